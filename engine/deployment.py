@@ -1,0 +1,197 @@
+"""The steps tasks.py strings together: preflight, the seed's deploy steps, teardown, status.
+Each function does one thing through one adapter and reports what it did."""
+import shutil
+from pathlib import Path
+
+from generators import names
+from generators.catalog import BASE_IMAGE
+from generators.config import Config, check_config, check_host_ip, load_config
+from generators.documents import Documents, render_all
+from generators.errors import ConfigError, DecnetError, StateError
+from generators.state import config_from_state
+
+from . import compose_cli, docker_api, helper_sync, hostnet, paths, presenter, report, statefile
+from .files import write_atomic
+
+
+class PreflightError(DecnetError):
+    """The host is not ready; nothing has been changed."""
+
+
+def read_config(path: str | None) -> Config:
+    if not path:
+        raise ConfigError("no config given; pass --config with the path of your YAML file (e.g. examples/demo.yml)")
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} does not exist; pass --config with the path of your YAML file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc}; check the path and permissions") from None
+    return load_config(text, path)
+
+
+def resolve_host_ip(config: Config, source: str, required: bool) -> Config:
+    """Default network.host_ip to the host's own address on the parent interface (read-only)."""
+    if config.network.host_ip is None:
+        found = hostnet.interface_ipv4(config.network.interface)
+        if found is None:
+            if not required:
+                return config
+            raise ConfigError(f"{source}: network.host_ip is not set and {config.network.interface} has no IPv4 "
+                              "address; set network.host_ip to a free address of the subnet for the host shim")
+        config = config.with_host_ip(found)
+    try:
+        check_host_ip(config.network, source)
+        check_config(config, source)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (network.host_ip defaults to the address of {config.network.interface})"
+                          if config.network.host_ip else str(exc)) from None
+    return config
+
+
+def preflight(config: Config) -> None:
+    """Check, without changing anything, that the host can take this deployment."""
+    net = config.network
+    if not hostnet.is_root():
+        raise PreflightError("deploy needs root (it creates interfaces, routes and networks); run it as root or with sudo")
+    if not hostnet.interface_exists(net.interface):
+        raise PreflightError(f"network.interface {net.interface} does not exist on this host; "
+                             "name a NIC shown by 'ip link' (for a demo LAN: inv lan)")
+    try:
+        hostnet.probe_driver(net.driver, net.interface)
+    except hostnet.HostNetError as exc:
+        raise PreflightError(str(exc)) from None
+    docker_api.client()
+    if not docker_api.image_exists(BASE_IMAGE):
+        raise PreflightError(f"the base image {BASE_IMAGE} is missing; build it with 'inv base-image'")
+
+
+def check_against_live(docs: Documents, previous: dict | None) -> None:
+    """One state directory holds one deployment; its network cannot change while it lives."""
+    if previous is None:
+        return
+    if previous["deployment"] != docs.state["deployment"]:
+        raise StateError(f"{paths.state_dir()} holds deployment {previous['deployment']!r}; tear it down first "
+                         "('inv teardown') or use another DECNET_STATE_DIR")
+    if previous["network"] != docs.state["network"] or previous["host"]["host_ip"] != docs.state["host"]["host_ip"]:
+        raise StateError(f"deployment {previous['deployment']!r} is live with another network; changing driver, "
+                         "interface, subnet, gateway, pool or host_ip needs 'inv teardown' first")
+
+
+def write_dry_run(docs: Documents) -> None:
+    """Steps 3-5 into the dry-run folder: no root, no daemon, the host untouched."""
+    helper_sync.sync_build_contexts(docs.service_kinds, docs.build_root)
+    write_atomic(docs.compose_file, docs.compose_text)
+    statefile.save(docs.state, docs.root / names.STATE_FILE)
+
+
+# --- the deploy steps -------------------------------------------------------------
+
+def ensure_network(docs: Documents) -> str:
+    n = docs.state["network"]
+    return docker_api.ensure_network(n["name"], docs.state["deployment"], n["driver"], n["interface"],
+                                     n["subnet"], n["gateway"])
+
+
+def write_compose(docs: Documents) -> Path:
+    write_atomic(docs.compose_file, docs.compose_text)
+    return docs.compose_file
+
+
+def compose_up(docs: Documents, no_cache: bool) -> None:
+    project, file = docs.state["project"], docs.compose_file
+    if no_cache:
+        compose_cli.compose_with_retry(project, file, ["build", "--no-cache"], report=presenter.info)
+    compose_cli.compose_with_retry(project, file, ["up", "--build", "-d", "--remove-orphans"], report=presenter.info)
+
+
+# --- status ---------------------------------------------------------------------
+
+def load_state_or_warn() -> dict | None:
+    """The state file, or None (with a warning) when it is unusable: labels still tell the truth."""
+    try:
+        return statefile.load()
+    except StateError as exc:
+        presenter.info(f"warning: {exc}; using runtime labels only")
+        return None
+
+
+def current_deployment(state: dict | None) -> str | None:
+    if state is not None:
+        return state["deployment"]
+    found = sorted(docker_api.deployments())
+    if len(found) > 1:
+        raise DecnetError(f"no usable state file and several deployments found by label ({', '.join(found)}); "
+                          "set DECNET_STATE_DIR to the right state directory")
+    return found[0] if found else None
+
+
+def status_report() -> dict:
+    state = load_state_or_warn()
+    deployment = current_deployment(state)
+    found = docker_api.containers(deployment) if deployment else []
+    return report.summarize(deployment, state, found)
+
+
+# --- teardown -------------------------------------------------------------------
+
+def teardown_decky(decky: str) -> None:
+    """Remove every container of one decky (base included), its route, and its place in the state."""
+    state = statefile.load()
+    deployment = current_deployment(state)
+    found = docker_api.containers(deployment, decky) if deployment else []
+    in_state = state is not None and any(d["name"] == decky for d in state["deckies"])
+    if not found and not in_state:
+        raise DecnetError(f"no decky named {decky!r} in deployment {deployment or '(none)'}; see 'inv status'")
+    removed = docker_api.remove_containers(found)
+    presenter.step("-", f"removed {len(removed)} containers of {decky}: {', '.join(removed) or 'none'}")
+    if state is None:
+        return
+    config = config_from_state(state, str(paths.state_file())).without_decky(decky)
+    docs = render_all(config, paths.state_dir())
+    statefile.save(docs.state)
+    write_compose(docs)
+    if hostnet.interface_exists(docs.state["host"]["shim"]):
+        hostnet.shim_up(docs.state)
+        presenter.step("-", f"route {next(d['ip'] for d in state['deckies'] if d['name'] == decky)}/32 removed")
+    presenter.step("-", f"state updated: {len(docs.state['deckies'])} deckies left")
+
+
+def teardown_all() -> list[str]:
+    """Remove containers, shim, network and state; keep going past errors and return them."""
+    state = load_state_or_warn()
+    deployment = current_deployment(state)
+    if deployment is None:
+        presenter.info("nothing to tear down: no state file and no labelled containers or networks")
+        _remove_files()
+        return []
+    errors: list[str] = []
+    project = state["project"] if state else names.project_name(deployment)
+    compose_file = Path(state["compose_file"]) if state else paths.compose_file()
+
+    def attempt(label: str, action) -> None:
+        try:
+            result = action()
+            presenter.step("-", f"{label}: {result}")
+        except DecnetError as exc:
+            errors.append(f"{label}: {exc}")
+            presenter.info(f"[red]{label} failed:[/red] {exc}")
+
+    if compose_file.exists():
+        attempt("compose down", lambda: compose_cli.compose(project, compose_file, ["down", "--remove-orphans", "-t", "5"])
+                or "done")
+    attempt("containers", lambda: f"{len(docker_api.remove_containers(docker_api.containers(deployment)))} left over removed")
+    shim = state["host"]["shim"] if state else names.shim_name(deployment)
+    attempt("host shim", lambda: hostnet.shim_down(shim, deployment) or f"{shim} gone")
+    network = state["network"]["name"] if state else names.network_name(deployment)
+    attempt("network", lambda: f"{network} removed" if docker_api.remove_network(network, deployment) else f"{network} absent")
+    if not errors:
+        _remove_files()
+        presenter.step("-", "state cleared")
+    return errors
+
+
+def _remove_files() -> None:
+    statefile.remove()
+    paths.compose_file().unlink(missing_ok=True)
+    shutil.rmtree(paths.build_root(), ignore_errors=True)

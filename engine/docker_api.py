@@ -1,0 +1,161 @@
+"""Adapter for the Docker SDK: networks and containers, always found by our labels."""
+from dataclasses import dataclass
+from functools import cache
+
+import docker
+from docker.errors import APIError, DockerException, NotFound
+from docker.types import IPAMConfig, IPAMPool
+
+from generators import names
+from generators.errors import DecnetError
+
+
+class DockerError(DecnetError):
+    """The Docker daemon is unreachable or refused a request."""
+
+
+@cache
+def client() -> docker.DockerClient:
+    try:
+        c = docker.from_env(timeout=30)
+        c.ping()
+        return c
+    except DockerException:
+        raise DockerError("the Docker daemon does not answer; start it (scripts/dockerd-up.sh) and try again") from None
+
+
+@dataclass(frozen=True)
+class ContainerInfo:
+    name: str
+    decky: str
+    service: str          # "base" for the address holder
+    role: str
+    ip: str
+    hostname: str
+    state: str            # running, exited, created, restarting, ...
+    id: str
+
+
+def _deployment_filter(deployment: str, **extra: str) -> dict:
+    labels = [f"{names.LABEL_DEPLOYMENT}={deployment}"] + [f"{k}={v}" for k, v in extra.items()]
+    return {"label": labels}
+
+
+def containers(deployment: str, decky: str | None = None) -> list[ContainerInfo]:
+    """Every container of a deployment (one API call, whatever the fleet size)."""
+    extra = {names.LABEL_DECKY: decky} if decky else {}
+    try:
+        found = client().containers.list(all=True, sparse=True, filters=_deployment_filter(deployment, **extra))
+    except DockerException as exc:
+        raise DockerError(f"cannot list containers: {exc}; check that dockerd runs") from None
+    out = []
+    for c in found:
+        labels = c.attrs.get("Labels") or {}
+        out.append(ContainerInfo(
+            name=(c.attrs.get("Names") or ["?"])[0].lstrip("/"),
+            decky=labels.get(names.LABEL_DECKY, "?"), service=labels.get(names.LABEL_SERVICE, "?"),
+            role=labels.get(names.LABEL_ROLE, "?"), ip=labels.get(names.LABEL_IP, ""),
+            hostname=labels.get(names.LABEL_HOSTNAME, ""), state=c.attrs.get("State", "unknown"), id=c.id))
+    return out
+
+
+def remove_containers(items: list[ContainerInfo]) -> list[str]:
+    """Force-remove containers, services before their base. Returns the names removed."""
+    removed = []
+    for info in sorted(items, key=lambda i: i.role == "base"):
+        try:
+            client().api.remove_container(info.id, force=True)
+            removed.append(info.name)
+        except NotFound:
+            pass
+        except DockerException as exc:
+            raise DockerError(f"cannot remove container {info.name}: {exc}") from None
+    return removed
+
+
+def deployments() -> set[str]:
+    """Deployment names found on the engine by label (containers and networks)."""
+    found = set()
+    try:
+        for c in client().containers.list(all=True, sparse=True, filters={"label": names.LABEL_DEPLOYMENT}):
+            found.add((c.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT))
+        for n in client().networks.list(filters={"label": names.LABEL_MANAGED + "=true"}):
+            found.add((n.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT))
+    except DockerException as exc:
+        raise DockerError(f"cannot list deployments: {exc}; check that dockerd runs") from None
+    found.discard(None)
+    return found
+
+
+def _network_settings(driver: str, parent: str, subnet: str, gateway: str) -> dict:
+    options = {"parent": parent}
+    if driver == "ipvlan":
+        options["ipvlan_mode"] = "l2"
+    return {"driver": driver, "options": options, "subnet": subnet, "gateway": gateway}
+
+
+def _observed_settings(net) -> dict:
+    attrs = net.attrs
+    ipam = (attrs.get("IPAM") or {}).get("Config") or [{}]
+    options = dict(attrs.get("Options") or {})
+    return {"driver": attrs.get("Driver"), "options": options,
+            "subnet": ipam[0].get("Subnet"), "gateway": ipam[0].get("Gateway")}
+
+
+def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet: str, gateway: str) -> str:
+    """Create our network, or reuse it only when it is ours and identical. Returns 'created' or 'reused'."""
+    wanted = _network_settings(driver, parent, subnet, gateway)
+    try:
+        existing = client().networks.list(names=[name])
+        existing = [n for n in existing if n.name == name]
+        if existing:
+            net = existing[0]
+            labels = net.attrs.get("Labels") or {}
+            if labels.get(names.LABEL_DEPLOYMENT) != deployment:
+                raise DockerError(f"Docker network {name} exists but is not ours; remove it (docker network rm {name}) "
+                                  "or rename the deployment")
+            have = _observed_settings(net)
+            if have != wanted:
+                diff = ", ".join(f"{k} {have[k]} != {wanted[k]}" for k in wanted if have[k] != wanted[k])
+                raise DockerError(f"Docker network {name} exists with other settings ({diff}); "
+                                  "run 'inv teardown' first to change the network")
+            return "reused"
+        client().networks.create(
+            name, driver=driver, options=wanted["options"],
+            ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, gateway=gateway)]),
+            labels={names.LABEL_DEPLOYMENT: deployment, names.LABEL_MANAGED: "true"}, check_duplicate=True)
+        return "created"
+    except APIError as exc:
+        raise DockerError(f"cannot create Docker network {name}: {exc.explanation or exc}; "
+                          "check network.interface and that no other network uses the subnet") from None
+    except DockerException as exc:
+        raise DockerError(f"cannot create Docker network {name}: {exc}; check that dockerd runs") from None
+
+
+def remove_network(name: str, deployment: str) -> bool:
+    """Remove our network; never one without our label. True when something was removed."""
+    try:
+        for net in client().networks.list(names=[name]):
+            if net.name != name:
+                continue
+            if (net.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT) != deployment:
+                raise DockerError(f"Docker network {name} is not ours (no {names.LABEL_DEPLOYMENT}={deployment} label); left in place")
+            net.remove()
+            return True
+    except NotFound:
+        return False
+    except APIError as exc:
+        raise DockerError(f"cannot remove Docker network {name}: {exc.explanation or exc}") from None
+    except DockerException as exc:
+        raise DockerError(f"cannot remove Docker network {name}: {exc}; check that dockerd runs") from None
+    return False
+
+
+def image_exists(tag: str) -> bool:
+    try:
+        client().images.get(tag)
+        return True
+    except NotFound:
+        return False
+    except DockerException as exc:
+        raise DockerError(f"cannot inspect image {tag}: {exc}; check that dockerd runs") from None

@@ -1,0 +1,47 @@
+"""Everything the user reads: rich tables and JSON."""
+import json
+import sys
+
+from rich.console import Console
+from rich.table import Table
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+for _c in (console, err_console):
+    if not _c.is_terminal:  # logs and pipes: do not wrap at 80 columns
+        _c.width = 160
+
+STATUS_STYLE = {"up": "green", "degraded": "yellow", "down": "red"}
+
+
+def step(number: int | str, text: str) -> None:
+    err_console.print(f"[bold]\\[{number}][/bold] {text}")
+
+
+def plain(text: str) -> None:
+    """Text printed exactly as given (the plan)."""
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def info(text: str) -> None:
+    err_console.print(text)
+
+
+def status_table(report: dict) -> None:
+    if not report["deckies"]:
+        console.print(f"No deckies deployed{' for ' + report['deployment'] if report['deployment'] else ''}.")
+        return
+    table = Table(title=f"DECNET deployment: {report['deployment']}")
+    for column in ("Decky", "IP", "Hostname", "Services", "Status"):
+        table.add_column(column)
+    for d in report["deckies"]:
+        services = ", ".join(
+            f"{s['name']} [{'green' if s['state'] == 'running' else 'red'}]{s['state']}[/]" for s in d["services"])
+        style = STATUS_STYLE.get(d["status"], "white")
+        table.add_row(d["name"], d["ip"], d["hostname"], services, f"[{style}]{d['status']}[/]")
+    console.print(table)
+
+
+def as_json(document: dict) -> None:
+    sys.stdout.write(json.dumps(document, indent=2) + "\n")

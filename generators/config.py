@@ -1,0 +1,190 @@
+"""Config: YAML text in, a checked and expanded `Config` out. Pure (reads only schemas)."""
+import ipaddress
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import yaml
+
+from . import names
+from .catalog import DEFAULT_OS, OS_FAMILIES, SERVICES
+from .errors import ConfigError
+from .schemas import validate
+
+DEFAULT_NAME = "decnet"
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    driver: str
+    interface: str
+    subnet: str
+    gateway: str
+    host_ip: str | None = None
+    pool: str | None = None
+
+
+@dataclass(frozen=True)
+class Decky:
+    name: str
+    ip: str
+    hostname: str
+    services: tuple[str, ...]
+    os: str = DEFAULT_OS
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str
+    network: NetworkSpec
+    deckies: tuple[Decky, ...] = field(default_factory=tuple)
+
+    def with_host_ip(self, host_ip: str) -> "Config":
+        return replace(self, network=replace(self.network, host_ip=host_ip))
+
+    def without_decky(self, name: str) -> "Config":
+        return replace(self, deckies=tuple(d for d in self.deckies if d.name != name))
+
+
+def load_config(text: str, source: str = "config") -> Config:
+    """Parse, schema-check, expand and cross-check a config; ConfigError on any problem."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{source}: malformed YAML{where}: {problem}; fix the syntax") from None
+    if raw is None:
+        raise ConfigError(f"{source}: the file is empty; write a config with 'network' and 'deckies' (see examples/demo.yml)")
+    return build_config(raw, source)
+
+
+def build_config(raw: Any, source: str = "config") -> Config:
+    validate(raw, "config", ConfigError, source)
+    network = _network(raw["network"], source)
+    deckies = _expand_deckies(raw["deckies"], network, source)
+    config = Config(name=raw.get("name", DEFAULT_NAME), network=network, deckies=deckies)
+    check_config(config, source)
+    return config
+
+
+def _net(value: str, what: str, source: str) -> ipaddress.IPv4Network:
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {what} {value!r} is not a valid IPv4 network ({exc}); "
+                          "write it like 192.168.1.0/24 with the host bits zero") from None
+    return net
+
+
+def _network(raw: dict, source: str) -> NetworkSpec:
+    subnet = _net(raw["subnet"], "network.subnet", source)
+    if subnet.prefixlen > 30:
+        raise ConfigError(f"{source}: network.subnet {subnet} has no room for deckies; use a /30 or larger")
+    spec = NetworkSpec(driver=raw.get("driver", "macvlan"), interface=raw["interface"],
+                       subnet=str(subnet), gateway=raw["gateway"], host_ip=raw.get("host_ip"),
+                       pool=raw.get("pool"))
+    _check_host_address(spec.gateway, "network.gateway", subnet, source)
+    if spec.pool is not None:
+        pool = _net(spec.pool, "network.pool", source)
+        if not pool.subnet_of(subnet):
+            raise ConfigError(f"{source}: network.pool {pool} is outside network.subnet {subnet}; pick a pool inside it")
+    if spec.host_ip is not None:
+        check_host_ip(spec, source)
+    return spec
+
+
+def check_host_ip(spec: NetworkSpec, source: str) -> None:
+    """The host shim address must be a usable address of the subnet and not the gateway."""
+    subnet = ipaddress.IPv4Network(spec.subnet)
+    _check_host_address(spec.host_ip, "network.host_ip", subnet, source)
+    if spec.host_ip == spec.gateway:
+        raise ConfigError(f"{source}: network.host_ip {spec.host_ip} is the gateway; pick a free address for the host shim")
+
+
+def _check_host_address(addr: str, what: str, subnet: ipaddress.IPv4Network, source: str) -> None:
+    ip = ipaddress.IPv4Address(addr)
+    if ip not in subnet:
+        raise ConfigError(f"{source}: {what} {addr} is outside network.subnet {subnet}; use an address inside it")
+    if ip in (subnet.network_address, subnet.broadcast_address):
+        raise ConfigError(f"{source}: {what} {addr} is the network or broadcast address of {subnet}; use a host address")
+
+
+def _expand_deckies(raw_deckies: list, network: NetworkSpec, source: str) -> tuple[Decky, ...]:
+    """Turn `amount: N` into name-01..name-NN and give address-less deckies pool addresses."""
+    wanted = []  # (name, ip or None, item)
+    for item in raw_deckies:
+        amount = item.get("amount", 1)
+        if amount > 1 and ("ip" in item or "hostname" in item):
+            raise ConfigError(f"{source}: decky {item['name']!r} has amount {amount} and a fixed ip/hostname; "
+                              "drop ip/hostname or list the deckies one by one")
+        for i in range(1, amount + 1):
+            name = f"{item['name']}-{i:02d}" if amount > 1 else item["name"]
+            wanted.append((name, item.get("ip"), item))
+    free = _free_addresses(network, {ip for _, ip, _ in wanted if ip}, source, wanted)
+    deckies = []
+    for name, ip, item in wanted:
+        os_family = item.get("os", DEFAULT_OS)
+        deckies.append(Decky(name=name, ip=ip or next(free), hostname=item.get("hostname") or default_hostname(name, os_family),
+                             services=tuple(item["services"]), os=os_family))
+    return tuple(deckies)
+
+
+def _free_addresses(network: NetworkSpec, taken: set, source: str, wanted: list):
+    needed = [name for name, ip, _ in wanted if not ip]
+    if not needed:
+        return iter(())
+    if network.pool is None:
+        raise ConfigError(f"{source}: decky {needed[0]!r} has no ip and network.pool is not set; "
+                          "give it an ip or set network.pool")
+    reserved = taken | {network.gateway, network.host_ip}
+    free = [str(ip) for ip in ipaddress.IPv4Network(network.pool).hosts() if str(ip) not in reserved]
+    subnet = ipaddress.IPv4Network(network.subnet)
+    free = [ip for ip in free if ipaddress.IPv4Address(ip) not in (subnet.network_address, subnet.broadcast_address)]
+    if len(free) < len(needed):
+        raise ConfigError(f"{source}: network.pool {network.pool} has {len(free)} free addresses but "
+                          f"{len(needed)} deckies need one; use a larger pool or fewer deckies")
+    return iter(free)
+
+
+def default_hostname(name: str, os_family: str) -> str:
+    """Windows machines shout their names; everything else keeps the decky name."""
+    return name.upper() if os_family == "windows" else name
+
+
+def check_config(config: Config, source: str = "config") -> None:
+    """Cross-checks the schema cannot express."""
+    subnet = ipaddress.IPv4Network(config.network.subnet)
+    seen_names: dict[str, str] = {}
+    seen_ips: dict[str, str] = {}
+    for d in config.deckies:
+        for compose_name in [names.base_service(d.name)] + [names.service_container(d.name, s) for s in d.services]:
+            if compose_name in seen_names:
+                raise ConfigError(f"{source}: decky name {d.name!r} clashes with {seen_names[compose_name]!r} "
+                                  f"(both make {compose_name!r}); rename one of them")
+            seen_names[compose_name] = d.name
+        if d.ip in seen_ips:
+            raise ConfigError(f"{source}: deckies {seen_ips[d.ip]!r} and {d.name!r} share address {d.ip}; give each its own")
+        seen_ips[d.ip] = d.name
+        _check_host_address(d.ip, f"decky {d.name!r} ip", subnet, source)
+        for other, what in ((config.network.gateway, "the gateway"), (config.network.host_ip, "the host shim address")):
+            if d.ip == other:
+                raise ConfigError(f"{source}: decky {d.name!r} ip {d.ip} is {what}; pick another address")
+        if d.os not in OS_FAMILIES:
+            raise ConfigError(f"{source}: decky {d.name!r} has unknown os {d.os!r}; use one of {', '.join(OS_FAMILIES)}")
+        _check_services(d, source)
+
+
+def _check_services(d: Decky, source: str) -> None:
+    ports: dict[str, str] = {}
+    if len(set(d.services)) != len(d.services):
+        raise ConfigError(f"{source}: decky {d.name!r} lists a service twice; list each once")
+    for s in d.services:
+        if s not in SERVICES:
+            raise ConfigError(f"{source}: decky {d.name!r} has unknown service {s!r}; "
+                              f"known services: {', '.join(sorted(SERVICES))}")
+        for port in SERVICES[s].ports:
+            if str(port) in ports:
+                raise ConfigError(f"{source}: decky {d.name!r} runs {ports[str(port)]} and {s} on port {port}; "
+                                  "drop one of them")
+            ports[str(port)] = s

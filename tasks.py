@@ -1,0 +1,146 @@
+"""DECNET tasks: `inv deploy --config x.yml`, `inv status`, `inv teardown [--decky NAME]`.
+
+Each task reads top to bottom like the engine's sequence; the work happens in
+generators/ (pure documents) and engine/ (one adapter per outside thing)."""
+import functools
+import os
+import subprocess
+import sys
+
+from invoke import Collection, Exit, task
+
+from engine import deployment as steps
+from engine import hostnet, paths, presenter
+from generators.documents import render_all
+from generators.errors import DecnetError
+
+
+def one_line_errors(body):
+    """Report any failure as one line on stderr and exit 1: never a traceback."""
+    @functools.wraps(body)
+    def wrapper(*args, **kwargs):
+        try:
+            return body(*args, **kwargs)
+        except DecnetError as exc:
+            presenter.err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            raise Exit(code=1) from None
+        except KeyboardInterrupt:
+            raise Exit("interrupted; run 'inv teardown' to clean up a partial deploy", code=130) from None
+        except Exception as exc:  # the safety net: still one line, with the way to the details
+            if os.environ.get("DECNET_DEBUG"):
+                raise
+            presenter.err_console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc}; "
+                                        "rerun with DECNET_DEBUG=1 for the traceback and report it", soft_wrap=True)
+            raise Exit(code=1) from None
+    return wrapper
+
+
+@task(positional=[], help={"config": "path of the YAML config",
+            "dry-run": "write compose, state and build contexts to the state dir's dry-run/ and print the plan; "
+                       "needs no root, no daemon and touches nothing on the host",
+            "no-cache": "rebuild service images without Docker's build cache"})
+@one_line_errors
+def deploy(c, config, dry_run=False, no_cache=False):
+    """Deploy the deckies of a config on the LAN (idempotent: deploying again converges)."""
+    cfg = steps.read_config(config)
+    if dry_run:
+        cfg = steps.resolve_host_ip(cfg, config, required=False)
+        docs = render_all(cfg, paths.dry_run_dir())
+        steps.write_dry_run(docs)
+        presenter.plain(docs.plan)
+        presenter.info(f"dry run: files written to {docs.root}; nothing was started")
+        return
+    cfg = steps.resolve_host_ip(cfg, config, required=True)
+    steps.preflight(cfg)
+    docs = render_all(cfg, paths.state_dir())
+    steps.check_against_live(docs, steps.statefile.load())
+    presenter.plain(docs.plan)
+
+    steps.statefile.save(docs.state)  # the baseline first: whatever fails below can be torn down
+    presenter.step(5, f"state saved to {paths.state_file()}")
+    presenter.step(1, f"network {docs.state['network']['name']}: {steps.ensure_network(docs)}")
+    hostnet.shim_up(docs.state)
+    presenter.step(2, f"host shim {docs.state['host']['shim']} up with {len(docs.state['host']['routes'])} routes")
+    changed = steps.helper_sync.sync_build_contexts(docs.service_kinds, docs.build_root)
+    presenter.step(3, f"logging helper synced into {len(docs.service_kinds)} build contexts ({len(changed)} files changed)")
+    presenter.step(4, f"compose file written to {steps.write_compose(docs)}")
+    presenter.step(6, "docker compose up --build -d")
+    steps.compose_up(docs, no_cache)
+    presenter.status_table(steps.status_report())
+
+
+@task(help={"json": "print JSON instead of a table"})
+@one_line_errors
+def status(c, json=False):
+    """Show every decky with its address, hostname and services, from the containers' labels."""
+    report = steps.status_report()
+    if json:
+        presenter.as_json(report)
+    else:
+        presenter.status_table(report)
+
+
+@task(help={"decky": "tear down only this decky (all its containers, its route, its state entry)"})
+@one_line_errors
+def teardown(c, decky=None):
+    """Remove a deployment (containers, host shim and routes, network, state), or one decky."""
+    if decky:
+        steps.teardown_decky(decky)
+        return
+    errors = steps.teardown_all()
+    if errors:
+        raise DecnetError(f"teardown left {len(errors)} problem(s): {'; '.join(errors)}; fix them and run it again")
+
+
+@task(positional=[], help={"config": "path of the YAML config"})
+@one_line_errors
+def validate(c, config):
+    """Check a config without deploying anything."""
+    cfg = steps.read_config(config)
+    services = sum(len(d.services) for d in cfg.deckies)
+    presenter.console.print(f"ok: {config}: deployment {cfg.name}, {len(cfg.deckies)} deckies, {services} services")
+
+
+def _script(name, *args):
+    result = subprocess.run(["bash", str(paths.SCRIPTS / name), *args])
+    if result.returncode != 0:
+        raise Exit(code=result.returncode)
+
+
+@task(name="base-image")
+def base_image(c):
+    """Build the offline base image (debootstrap + docker import); does nothing if it exists."""
+    _script("base-image.sh")
+
+
+@task(help={"down": "remove the virtual LAN instead"})
+def lan(c, down=False):
+    """Create (or remove) the built-in virtual LAN: dn-lan0 plus an attacker namespace."""
+    _script("test-lan.sh", "down" if down else "up")
+
+
+@task
+def demo(c):
+    """Bring up the virtual LAN and deploy the demo fleet (examples/demo.yml), ending with its status."""
+    lan(c)
+    deploy(c, config=str(paths.REPO / "examples" / "demo.yml"))
+
+
+@task(help={"unit": "only the unit tests (no root, no Docker)"})
+def test(c, unit=False):
+    """Run every test: pytest unit, bats, and end-to-end against the real engine."""
+    py = sys.executable
+    if unit:
+        suites = [[py, "-m", "pytest", "-q", "tests/unit"]]
+    else:  # pytest last, over unit and e2e together, so its closing line counts everything
+        suites = [["bats", "tests/bats"], [py, "-m", "pytest", "-q", "tests/unit", "tests/e2e"]]
+    failed = []
+    for cmd in suites:
+        presenter.info(f"$ {' '.join(cmd)}")
+        if subprocess.run(cmd, cwd=paths.REPO, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}).returncode != 0:
+            failed.append(cmd[-1])
+    if failed:
+        raise Exit(f"failed: {', '.join(failed)}", code=1)
+
+
+namespace = Collection(deploy, status, teardown, validate, base_image, lan, demo, test)
