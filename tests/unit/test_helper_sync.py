@@ -1,0 +1,17 @@
+"""The logging helper reaches every build context, and files are copied only when they differ."""
+from engine import helper_sync
+from engine.paths import LOGGING_HELPER
+
+
+def test_contexts_get_the_helper_and_only_changes_are_copied(tmp_path):
+    changed = helper_sync.sync_build_contexts(["ssh", "http", "ssh"], tmp_path)
+    for kind in ("ssh", "http"):
+        assert (tmp_path / kind / "decnet_logging.py").read_bytes() == LOGGING_HELPER.read_bytes()
+        assert (tmp_path / kind / "Dockerfile").exists()
+    assert changed
+    assert helper_sync.sync_build_contexts(["ssh", "http"], tmp_path) == []
+    (tmp_path / "ssh" / "decnet_logging.py").write_text("# stale\n")
+    (tmp_path / "ssh" / "leftover.txt").write_text("x")
+    changed = helper_sync.sync_build_contexts(["ssh"], tmp_path)
+    assert sorted(p.name for p in changed) == ["decnet_logging.py", "leftover.txt"]
+    assert not (tmp_path / "ssh" / "leftover.txt").exists()
