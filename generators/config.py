@@ -155,9 +155,16 @@ def default_hostname(name: str, os_family: str) -> str:
 def check_config(config: Config, source: str = "config") -> None:
     """Cross-checks the schema cannot express."""
     subnet = ipaddress.IPv4Network(config.network.subnet)
+    deckies_seen: set[str] = set()
     seen_names: dict[str, str] = {}
     seen_ips: dict[str, str] = {}
     for d in config.deckies:
+        if d.name in deckies_seen:
+            raise ConfigError(f"{source}: decky name {d.name!r} is used twice; give each decky its own name")
+        deckies_seen.add(d.name)
+        if d.os not in OS_FAMILIES:
+            raise ConfigError(f"{source}: decky {d.name!r} has unknown os {d.os!r}; use one of {', '.join(OS_FAMILIES)}")
+        _check_services(d, source)
         for compose_name in [names.base_service(d.name)] + [names.service_container(d.name, s) for s in d.services]:
             if compose_name in seen_names:
                 raise ConfigError(f"{source}: decky name {d.name!r} clashes with {seen_names[compose_name]!r} "
@@ -170,9 +177,6 @@ def check_config(config: Config, source: str = "config") -> None:
         for other, what in ((config.network.gateway, "the gateway"), (config.network.host_ip, "the host shim address")):
             if d.ip == other:
                 raise ConfigError(f"{source}: decky {d.name!r} ip {d.ip} is {what}; pick another address")
-        if d.os not in OS_FAMILIES:
-            raise ConfigError(f"{source}: decky {d.name!r} has unknown os {d.os!r}; use one of {', '.join(OS_FAMILIES)}")
-        _check_services(d, source)
 
 
 def _check_services(d: Decky, source: str) -> None:
