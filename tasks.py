@@ -48,12 +48,15 @@ def deploy(c, config, dry_run=False, no_cache=False):
         docs = render_all(cfg, paths.dry_run_dir())
         steps.write_dry_run(docs)
         presenter.plain(docs.plan)
+        if docs.state["host"]["host_ip"]:
+            presenter.plain("Host commands of step 2 (host-shim.sh --print):\n"
+                            + "".join(f"  {line}\n" for line in hostnet.shim_up(docs.state, print_only=True).splitlines()))
         presenter.info(f"dry run: files written to {docs.root}; nothing was started")
         return
     cfg = steps.resolve_host_ip(cfg, config, required=True)
-    steps.preflight(cfg)
     docs = render_all(cfg, paths.state_dir())
     steps.check_against_live(docs, steps.statefile.load())
+    steps.preflight(docs)
     presenter.plain(docs.plan)
 
     steps.statefile.save(docs.state)  # the baseline first: whatever fails below can be torn down
@@ -66,7 +69,12 @@ def deploy(c, config, dry_run=False, no_cache=False):
     presenter.step(4, f"compose file written to {steps.write_compose(docs)}")
     presenter.step(6, "docker compose up --build -d")
     steps.compose_up(docs, no_cache)
+    pending = steps.wait_until_ready(docs)
     presenter.status_table(steps.status_report())
+    if pending:
+        raise DecnetError(f"{len(pending)} services do not answer: "
+                          + ", ".join(f"{k} ({v})" for k, v in sorted(pending.items()))
+                          + "; see 'docker logs' of those containers, fix and deploy again, or 'inv teardown'")
 
 
 @task(help={"json": "print JSON instead of a table"})

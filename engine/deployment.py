@@ -1,5 +1,6 @@
 """The steps tasks.py strings together: preflight, the seed's deploy steps, teardown, status.
 Each function does one thing through one adapter and reports what it did."""
+import os
 import shutil
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from generators.documents import Documents, render_all
 from generators.errors import ConfigError, DecnetError, StateError
 from generators.state import config_from_state
 
-from . import compose_cli, docker_api, helper_sync, hostnet, paths, presenter, report, statefile
+from . import compose_cli, docker_api, helper_sync, hostnet, paths, presenter, readiness, report, statefile
 from .files import write_atomic
 
 
@@ -49,9 +50,9 @@ def resolve_host_ip(config: Config, source: str, required: bool) -> Config:
     return config
 
 
-def preflight(config: Config) -> None:
+def preflight(docs: Documents) -> None:
     """Check, without changing anything, that the host can take this deployment."""
-    net = config.network
+    net = docs.config.network
     if not hostnet.is_root():
         raise PreflightError("deploy needs root (it creates interfaces, routes and networks); run it as root or with sudo")
     if not hostnet.interface_exists(net.interface):
@@ -64,6 +65,7 @@ def preflight(config: Config) -> None:
     docker_api.client()
     if not docker_api.image_exists(BASE_IMAGE):
         raise PreflightError(f"the base image {BASE_IMAGE} is missing; build it with 'inv base-image'")
+    ensure_network(docs, create=False)
 
 
 def check_against_live(docs: Documents, previous: dict | None) -> None:
@@ -87,10 +89,10 @@ def write_dry_run(docs: Documents) -> None:
 
 # --- the deploy steps -------------------------------------------------------------
 
-def ensure_network(docs: Documents) -> str:
+def ensure_network(docs: Documents, create: bool = True) -> str:
     n = docs.state["network"]
     return docker_api.ensure_network(n["name"], docs.state["deployment"], n["driver"], n["interface"],
-                                     n["subnet"], n["gateway"])
+                                     n["subnet"], n["gateway"], create=create)
 
 
 def write_compose(docs: Documents) -> Path:
@@ -103,6 +105,12 @@ def compose_up(docs: Documents, no_cache: bool) -> None:
     if no_cache:
         compose_cli.compose_with_retry(project, file, ["build", "--no-cache"], report=presenter.info)
     compose_cli.compose_with_retry(project, file, ["up", "--build", "-d", "--remove-orphans"], report=presenter.info)
+
+
+def wait_until_ready(docs: Documents) -> dict[str, str]:
+    """After `up -d`: wait (bounded) until every service listens; return the ones that do not."""
+    timeout = float(os.environ.get("DECNET_READY_TIMEOUT", "60"))
+    return readiness.wait_ready(docs.state["deployment"], docs.state["deckies"], timeout)
 
 
 # --- status ---------------------------------------------------------------------

@@ -102,24 +102,34 @@ def _observed_settings(net) -> dict:
             "subnet": ipam[0].get("Subnet"), "gateway": ipam[0].get("Gateway")}
 
 
-def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet: str, gateway: str) -> str:
-    """Create our network, or reuse it only when it is ours and identical. Returns 'created' or 'reused'."""
+def _find_network(name: str):
+    return next((n for n in client().networks.list(names=[name]) if n.name == name), None)
+
+
+def _check_reusable(net, name: str, deployment: str, wanted: dict) -> None:
+    labels = net.attrs.get("Labels") or {}
+    if labels.get(names.LABEL_DEPLOYMENT) != deployment:
+        raise DockerError(f"Docker network {name} exists but is not ours; remove it (docker network rm {name}) "
+                          "or rename the deployment")
+    have = _observed_settings(net)
+    if have != wanted:
+        diff = ", ".join(f"{k} {have[k]} != {wanted[k]}" for k in wanted if have[k] != wanted[k])
+        raise DockerError(f"Docker network {name} exists with other settings ({diff}); "
+                          "run 'inv teardown' first to change the network")
+
+
+def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet: str, gateway: str,
+                   create: bool = True) -> str:
+    """Create our network, or reuse it only when it is ours and identical: 'created', 'reused'
+    (or, with create=False, a read-only check: 'absent' or 'reusable')."""
     wanted = _network_settings(driver, parent, subnet, gateway)
     try:
-        existing = client().networks.list(names=[name])
-        existing = [n for n in existing if n.name == name]
-        if existing:
-            net = existing[0]
-            labels = net.attrs.get("Labels") or {}
-            if labels.get(names.LABEL_DEPLOYMENT) != deployment:
-                raise DockerError(f"Docker network {name} exists but is not ours; remove it (docker network rm {name}) "
-                                  "or rename the deployment")
-            have = _observed_settings(net)
-            if have != wanted:
-                diff = ", ".join(f"{k} {have[k]} != {wanted[k]}" for k in wanted if have[k] != wanted[k])
-                raise DockerError(f"Docker network {name} exists with other settings ({diff}); "
-                                  "run 'inv teardown' first to change the network")
-            return "reused"
+        net = _find_network(name)
+        if net is not None:
+            _check_reusable(net, name, deployment, wanted)
+            return "reused" if create else "reusable"
+        if not create:
+            return "absent"
         client().networks.create(
             name, driver=driver, options=wanted["options"],
             ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, gateway=gateway)]),
@@ -135,20 +145,19 @@ def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet:
 def remove_network(name: str, deployment: str) -> bool:
     """Remove our network; never one without our label. True when something was removed."""
     try:
-        for net in client().networks.list(names=[name]):
-            if net.name != name:
-                continue
-            if (net.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT) != deployment:
-                raise DockerError(f"Docker network {name} is not ours (no {names.LABEL_DEPLOYMENT}={deployment} label); left in place")
-            net.remove()
-            return True
+        net = _find_network(name)
+        if net is None:
+            return False
+        if (net.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT) != deployment:
+            raise DockerError(f"Docker network {name} is not ours (no {names.LABEL_DEPLOYMENT}={deployment} label); left in place")
+        net.remove()
+        return True
     except NotFound:
         return False
     except APIError as exc:
         raise DockerError(f"cannot remove Docker network {name}: {exc.explanation or exc}") from None
     except DockerException as exc:
         raise DockerError(f"cannot remove Docker network {name}: {exc}; check that dockerd runs") from None
-    return False
 
 
 def image_exists(tag: str) -> bool:
@@ -159,3 +168,12 @@ def image_exists(tag: str) -> bool:
         return False
     except DockerException as exc:
         raise DockerError(f"cannot inspect image {tag}: {exc}; check that dockerd runs") from None
+
+
+def base_pids(deployment: str) -> dict[str, int]:
+    """decky -> PID of its running base container (the owner of its network namespace)."""
+    try:
+        found = client().containers.list(filters=_deployment_filter(deployment, **{names.LABEL_ROLE: "base"}))
+    except DockerException as exc:
+        raise DockerError(f"cannot list containers: {exc}; check that dockerd runs") from None
+    return {c.labels.get(names.LABEL_DECKY): c.attrs["State"]["Pid"] for c in found if c.attrs["State"].get("Pid")}

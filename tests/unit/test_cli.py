@@ -78,3 +78,19 @@ def test_every_task_has_help():
     for name in ("deploy", "status", "teardown", "validate", "base-image", "lan", "demo", "test"):
         result = subprocess.run([*INV, name, "--help"], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and "Docstring:" in result.stdout, name
+
+
+def test_ipvlan_dry_run_prints_the_ipvlan_host_commands(tmp_path):
+    config = tmp_path / "x.yml"
+    config.write_text(GOOD.replace("driver: macvlan", "driver: ipvlan"))
+    result = inv("deploy", "--dry-run", "--config", str(config), state_dir=tmp_path / "state")
+    assert result.returncode == 0, result.stderr
+    assert "1. network   decnet-demo: ipvlan on dn-lan0" in result.stdout
+    commands = result.stdout.split("Host commands of step 2 (host-shim.sh --print):\n")[1].splitlines()
+    assert commands[0] == "  ip link add dn-demo link dn-lan0 type ipvlan mode l2"
+    assert "  ip addr add 10.213.0.3/32 dev dn-demo" in commands
+    assert [c for c in commands if "route" in c] == [
+        f"  ip route replace {ip}/32 dev dn-demo src 10.213.0.3"
+        for ip in ("10.213.0.10", "10.213.0.11", "10.213.0.65", "10.213.0.66")]
+    state = json.loads((tmp_path / "state" / "dry-run" / "decnet-state.json").read_text())
+    assert state["network"]["driver"] == "ipvlan"
