@@ -1,9 +1,10 @@
 """The seed's `_sync_logging_helper`: stage every service build context with the shared
-logging helper, copying only files whose content differs (so Docker's cache holds)."""
+logging helper (and the shared TCP scaffolding), copying only files whose content differs,
+so Docker's build cache holds."""
 import shutil
 from pathlib import Path
 
-from .paths import LOGGING_HELPER, SERVICE_TEMPLATES
+from .paths import SERVICE_TEMPLATES, SHARED_MODULES
 
 
 def _copy_if_different(src: Path, dst: Path) -> bool:
@@ -15,12 +16,12 @@ def _copy_if_different(src: Path, dst: Path) -> bool:
 
 
 def sync_build_contexts(services: list[str], build_root: Path) -> list[Path]:
-    """Mirror templates/services/<svc>/ plus decnet_logging.py into build_root/<svc>/."""
+    """Mirror templates/services/<svc>/ plus the shared modules into build_root/<svc>/."""
     changed = []
     for service in sorted(set(services)):
         source, target = SERVICE_TEMPLATES / service, build_root / service
         wanted = {p.relative_to(source): p for p in source.rglob("*") if p.is_file()}
-        wanted[Path(LOGGING_HELPER.name)] = LOGGING_HELPER
+        wanted.update({Path(m.name): m for m in SHARED_MODULES})
         for rel, src in sorted(wanted.items()):
             if _copy_if_different(src, target / rel):
                 changed.append(target / rel)

@@ -8,6 +8,8 @@ REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
 SERVICE_TEMPLATES = TEMPLATES / "services"
 LOGGING_HELPER = TEMPLATES / "decnet_logging.py"
+# Modules every service build context gets a copy of: the logging helper and the TCP scaffolding.
+SHARED_MODULES = (LOGGING_HELPER, TEMPLATES / "decnet_tcp.py")
 SCRIPTS = REPO / "scripts"
 
 

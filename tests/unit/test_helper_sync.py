@@ -1,6 +1,6 @@
 """The logging helper reaches every build context, and files are copied only when they differ."""
 from engine import helper_sync
-from engine.paths import LOGGING_HELPER
+from engine.paths import LOGGING_HELPER, SHARED_MODULES
 
 
 def test_contexts_get_the_helper_and_only_changes_are_copied(tmp_path):
@@ -8,6 +8,8 @@ def test_contexts_get_the_helper_and_only_changes_are_copied(tmp_path):
     for kind in ("ssh", "http"):
         assert (tmp_path / kind / "decnet_logging.py").read_bytes() == LOGGING_HELPER.read_bytes()
         assert (tmp_path / kind / "Dockerfile").exists()
+        for module in SHARED_MODULES:
+            assert (tmp_path / kind / module.name).read_bytes() == module.read_bytes()
     assert changed
     assert helper_sync.sync_build_contexts(["ssh", "http"], tmp_path) == []
     (tmp_path / "ssh" / "decnet_logging.py").write_text("# stale\n")
