@@ -1,4 +1,5 @@
 """Config: YAML text in, a checked and expanded `Config` out. Pure (reads only schemas)."""
+import hashlib
 import ipaddress
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -6,7 +7,7 @@ from typing import Any
 import yaml
 
 from . import names
-from .catalog import DEFAULT_OS, OS_FAMILIES, SERVICES
+from .catalog import ARCHETYPES, DEFAULT_HARDWARE, DEFAULT_OS, OS_FAMILIES, SERVICES, VENDORS
 from .errors import ConfigError
 from .schemas import validate
 
@@ -30,6 +31,9 @@ class Decky:
     hostname: str
     services: tuple[str, ...]
     os: str = DEFAULT_OS
+    mac: str = ""
+    archetype: str | None = None
+    service_config: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -62,8 +66,9 @@ def load_config(text: str, source: str = "config") -> Config:
 def build_config(raw: Any, source: str = "config") -> Config:
     validate(raw, "config", ConfigError, source)
     network = _network(raw["network"], source)
-    deckies = _expand_deckies(raw["deckies"], network, source)
-    config = Config(name=raw.get("name", DEFAULT_NAME), network=network, deckies=deckies)
+    name = raw.get("name", DEFAULT_NAME)
+    deckies = _expand_deckies(raw["deckies"], network, source, name)
+    config = Config(name=name, network=network, deckies=deckies)
     check_config(config, source)
     return config
 
@@ -110,24 +115,67 @@ def _check_host_address(addr: str, what: str, subnet: ipaddress.IPv4Network, sou
         raise ConfigError(f"{source}: {what} {addr} is the network or broadcast address of {subnet}; use a host address")
 
 
-def _expand_deckies(raw_deckies: list, network: NetworkSpec, source: str) -> tuple[Decky, ...]:
-    """Turn `amount: N` into name-01..name-NN and give address-less deckies pool addresses."""
+def _expand_deckies(raw_deckies: list, network: NetworkSpec, source: str, deployment: str) -> tuple[Decky, ...]:
+    """Turn `amount: N` into name-01..name-NN, apply archetypes, give address-less deckies pool
+    addresses and every decky a stable MAC with a vendor prefix that fits its hardware."""
     wanted = []  # (name, ip or None, item)
     for item in raw_deckies:
         amount = item.get("amount", 1)
-        if amount > 1 and ("ip" in item or "hostname" in item):
-            raise ConfigError(f"{source}: decky {item['name']!r} has amount {amount} and a fixed ip/hostname; "
-                              "drop ip/hostname or list the deckies one by one")
+        if amount > 1 and ("ip" in item or "hostname" in item or "mac" in item):
+            raise ConfigError(f"{source}: decky {item['name']!r} has amount {amount} and a fixed ip/hostname/mac; "
+                              "drop them or list the deckies one by one")
         for i in range(1, amount + 1):
             name = f"{item['name']}-{i:02d}" if amount > 1 else item["name"]
             wanted.append((name, item.get("ip"), item))
     free = _free_addresses(network, {ip for _, ip, _ in wanted if ip}, source, wanted)
+    taken_macs = {item["mac"].lower() for _, _, item in wanted if "mac" in item}
     deckies = []
     for name, ip, item in wanted:
-        os_family = item.get("os", DEFAULT_OS)
-        deckies.append(Decky(name=name, ip=ip or next(free), hostname=item.get("hostname") or default_hostname(name, os_family),
-                             services=tuple(item["services"]), os=os_family))
+        archetype = _archetype(item, name, source)
+        services = tuple(item.get("services") or (archetype.services if archetype else ()))
+        if not services:
+            raise ConfigError(f"{source}: decky {name!r} has no services; list services or give it an archetype")
+        os_family = item.get("os") or (archetype.os if archetype else DEFAULT_OS)
+        hardware = archetype.hardware if archetype else DEFAULT_HARDWARE.get(os_family, "server")
+        mac = item["mac"].lower() if "mac" in item else _stable_mac(deployment, name, hardware, taken_macs)
+        taken_macs.add(mac)
+        deckies.append(Decky(name=name, ip=ip or next(free), hostname=item.get("hostname") or default_hostname(
+                                 name, os_family, item.get("archetype")),
+                             services=services, os=os_family, mac=mac, archetype=item.get("archetype"),
+                             service_config=_service_config(archetype, item, services)))
     return tuple(deckies)
+
+
+def _archetype(item: dict, name: str, source: str):
+    slug = item.get("archetype")
+    if slug is None:
+        return None
+    if slug not in ARCHETYPES:
+        raise ConfigError(f"{source}: decky {name!r} has unknown archetype {slug!r}; "
+                          f"use one of {', '.join(sorted(ARCHETYPES))}")
+    return ARCHETYPES[slug]
+
+
+def _service_config(archetype, item: dict, services: tuple[str, ...]) -> dict[str, dict[str, str]]:
+    """Archetype defaults for the services the decky runs, overridden key by key by the config."""
+    merged: dict[str, dict[str, str]] = {}
+    for service, settings in (archetype.service_config if archetype else {}).items():
+        if service in services:
+            merged[service] = dict(settings)
+    for service, settings in (item.get("service_config") or {}).items():
+        merged.setdefault(service, {}).update({k: str(v) for k, v in settings.items()})
+    return merged
+
+
+def _stable_mac(deployment: str, name: str, hardware: str, taken: set[str]) -> str:
+    """Same deployment and decky name, same MAC: redeploys keep it; collisions are skipped."""
+    for attempt in range(1000):
+        digest = hashlib.sha256(f"{deployment}/{name}/{attempt}".encode()).digest()
+        vendors = VENDORS[hardware]
+        mac = vendors[digest[0] % len(vendors)] + ":" + ":".join(f"{b:02x}" for b in digest[1:4])
+        if mac not in taken:
+            return mac
+    raise ConfigError(f"cannot find a free MAC for decky {name!r}; set its mac")
 
 
 def _free_addresses(network: NetworkSpec, taken: set, source: str, wanted: list):
@@ -147,9 +195,17 @@ def _free_addresses(network: NetworkSpec, taken: set, source: str, wanted: list)
     return iter(free)
 
 
-def default_hostname(name: str, os_family: str) -> str:
-    """Windows machines shout their names; everything else keeps the decky name."""
-    return name.upper() if os_family == "windows" else name
+def default_hostname(name: str, os_family: str, archetype: str | None = None) -> str:
+    """Windows machines get the names Windows setup invents (stable per decky name);
+    everything else keeps the decky name."""
+    if os_family != "windows":
+        return name
+    digest = hashlib.sha256(name.encode()).digest()
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    random_part = "".join(alphabet[b % len(alphabet)] for b in digest)
+    if archetype in ("windows-server", "domain-controller"):
+        return "WIN-" + random_part[:11]
+    return "DESKTOP-" + random_part[:7]
 
 
 def check_config(config: Config, source: str = "config") -> None:
@@ -158,10 +214,17 @@ def check_config(config: Config, source: str = "config") -> None:
     deckies_seen: set[str] = set()
     seen_names: dict[str, str] = {}
     seen_ips: dict[str, str] = {}
+    seen_macs: dict[str, str] = {}
     for d in config.deckies:
         if d.name in deckies_seen:
             raise ConfigError(f"{source}: decky name {d.name!r} is used twice; give each decky its own name")
         deckies_seen.add(d.name)
+        if d.mac in seen_macs:
+            raise ConfigError(f"{source}: deckies {seen_macs[d.mac]!r} and {d.name!r} share MAC {d.mac}; give each its own")
+        seen_macs[d.mac] = d.name
+        if int(d.mac.split(":")[0], 16) & 1:
+            raise ConfigError(f"{source}: decky {d.name!r} mac {d.mac} is a multicast address; "
+                              "use a unicast MAC (even first octet)")
         if d.os not in OS_FAMILIES:
             raise ConfigError(f"{source}: decky {d.name!r} has unknown os {d.os!r}; use one of {', '.join(OS_FAMILIES)}")
         _check_services(d, source)
@@ -192,3 +255,12 @@ def _check_services(d: Decky, source: str) -> None:
                 raise ConfigError(f"{source}: decky {d.name!r} runs {ports[str(port)]} and {s} on port {port}; "
                                   "drop one of them")
             ports[str(port)] = s
+    for service, settings in d.service_config.items():
+        if service not in d.services:
+            raise ConfigError(f"{source}: decky {d.name!r} has service_config for {service!r} but does not run it; "
+                              "add it to services or drop its settings")
+        for key in settings:
+            if key not in SERVICES[service].settings:
+                known = ", ".join(SERVICES[service].settings) or "none"
+                raise ConfigError(f"{source}: decky {d.name!r} service_config.{service} has unknown setting {key!r}; "
+                                  f"known settings: {known}")

@@ -3,6 +3,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import names
+from .catalog import SERVICES
 from .compose import compose_yaml, render_compose
 from .config import Config
 from .plan import render_plan
@@ -28,7 +29,8 @@ class Documents:
 
     @property
     def service_kinds(self) -> list[str]:
-        return sorted({s for d in self.config.deckies for s in d.services})
+        """The build contexts this deployment needs (https shares http's)."""
+        return sorted({SERVICES[s].context for d in self.config.deckies for s in d.services})
 
 
 def render_all(config: Config, root: Path) -> Documents:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from .catalog import PERSONALITIES, SERVICES
+from .catalog import PERSONALITIES, SERVICES, context_image
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined,
@@ -11,13 +11,13 @@ _env = Environment(loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined
 
 
 def render_plan(state: dict, compose: dict, build_root: Path) -> str:
-    kinds = sorted({s for d in state["deckies"] for s in d["services"]})
+    kinds = sorted({SERVICES[s].context for d in state["deckies"] for s in d["services"]})
     return _env.get_template("plan.txt.j2").render(
         state=state,
         compose=compose,
         build_root=build_root,
         kinds=kinds,
-        images={k: SERVICES[k].image for k in kinds},
+        images={k: context_image(k) for k in kinds},
         ttl={family: sysctls["net.ipv4.ip_default_ttl"] for family, sysctls in PERSONALITIES.items()},
         containers=len(compose["services"]),
     )

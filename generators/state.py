@@ -21,8 +21,9 @@ def render_state(config: Config, compose_file: Path) -> dict:
                     "pool": net.pool},
         "host": {"shim": names.shim_name(config.name), "host_ip": net.host_ip,
                  "routes": [f"{d.ip}/32" for d in config.deckies]},
-        "deckies": [{"name": d.name, "ip": d.ip, "hostname": d.hostname,
-                     "services": list(d.services), "os": d.os} for d in config.deckies],
+        "deckies": [{"name": d.name, "ip": d.ip, "hostname": d.hostname, "services": list(d.services),
+                     "os": d.os, "mac": d.mac, "archetype": d.archetype, "service_config": d.service_config}
+                    for d in config.deckies],
     }
     validate(document, "state", DecnetError, "generated state (a bug in decnet)")
     return document
@@ -36,8 +37,9 @@ def config_from_state(state: dict, source: str) -> Config:
         name=state["deployment"],
         network=NetworkSpec(driver=n["driver"], interface=n["interface"], subnet=n["subnet"],
                             gateway=n["gateway"], host_ip=state["host"]["host_ip"], pool=n.get("pool")),
-        deckies=tuple(Decky(name=d["name"], ip=d["ip"], hostname=d["hostname"],
-                            services=tuple(d["services"]), os=d["os"]) for d in state["deckies"]),
+        deckies=tuple(Decky(name=d["name"], ip=d["ip"], hostname=d["hostname"], services=tuple(d["services"]),
+                            os=d["os"], mac=d["mac"], archetype=d["archetype"], service_config=d["service_config"])
+                      for d in state["deckies"]),
     )
     try:
         check_config(config, source)

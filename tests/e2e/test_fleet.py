@@ -18,7 +18,7 @@ network:
   host_ip: 10.213.1.3
 deckies:
   - {name: alpha, ip: 10.213.1.10, services: [ssh, http], os: linux}
-  - {name: bravo, ip: 10.213.1.11, services: [http, ftp], os: windows, hostname: BRAVO-PC}
+  - {name: bravo, ip: 10.213.1.11, services: [http, ftp], os: windows, hostname: BRAVO-PC, mac: "f8:bc:12:01:02:03"}
   - {name: charlie, ip: 10.213.1.12, services: [ssh, ftp], os: bsd}
 """
 DECKIES = {"alpha": "10.213.1.10", "bravo": "10.213.1.11", "charlie": "10.213.1.12"}
@@ -28,16 +28,16 @@ BANNERS = {"ssh": (22, "", "SSH-2.0-OpenSSH_"), "http": (80, "HEAD / HTTP/1.0\\r
 
 
 @pytest.fixture(scope="module")
-def fleet(real_lab, tmp_path_factory):
+def fleet(real_lab, tmp_path_factory, request):
     root = tmp_path_factory.mktemp("fleet")
     cli = lab.Cli(root / "state")
+    request.addfinalizer(lambda: cli("teardown", check=False))   # even when the deploy fails
     config = root / "e2e.yml"
     config.write_text(CONFIG)
     started = time.monotonic()
     result = cli("deploy", "--config", str(config))
     print(f"\n3-decky deploy took {time.monotonic() - started:.1f} s")
-    yield cli, config, result
-    cli("teardown", check=False)
+    return cli, config, result
 
 
 def answers(ip: str, service: str) -> bool:
@@ -88,6 +88,16 @@ def test_os_personality_shows_in_the_ttl(fleet):
     assert ping_ttl(DECKIES["bravo"]) == 128   # windows
     assert ping_ttl(DECKIES["alpha"]) == 64    # linux
 
+
+
+def test_each_decky_shows_its_own_vendor_mac_on_the_wire(fleet):
+    cli, _, _ = fleet
+    macs = {d["name"]: d["mac"] for d in cli.state()["deckies"]}
+    assert macs["bravo"] == "f8:bc:12:01:02:03"
+    for name, ip in DECKIES.items():
+        assert ping_ttl(ip) is not None
+        neighbour = lab.attacker("ip", "neigh", "show", ip).stdout.split()
+        assert neighbour[neighbour.index("lladdr") + 1] == macs[name], neighbour
 
 def test_host_state_matches_the_state_file(fleet):
     cli, _, _ = fleet

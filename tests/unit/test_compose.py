@@ -19,7 +19,8 @@ def fleet(make_config):
 
 def test_base_container_holds_address_and_personality(make_config):
     base = render_compose(fleet(make_config), BUILD)["services"]["desk"]
-    assert base["command"] == ["sleep", "infinity"] and base["init"] is True
+    assert base["command"][-1].endswith("exec sleep infinity") and base["init"] is True
+    assert base["environment"] == {"DECNET_MAC": fleet(make_config).deckies[1].mac}
     assert base["cap_add"] == ["NET_ADMIN"] and base["hostname"] == "DESK-7"
     assert base["networks"] == {"lan": {"ipv4_address": "192.168.1.51"}}
     assert base["sysctls"]["net.ipv4.ip_default_ttl"] == "128"
@@ -51,6 +52,21 @@ def test_one_build_per_service_kind(make_config):
 def test_network_is_external_and_named_after_the_deployment(make_config):
     doc = render_compose(fleet(make_config), BUILD)
     assert doc["name"] == "lab" and doc["networks"] == {"lan": {"name": "decnet-lab", "external": True}}
+
+
+def test_persona_settings_and_service_env_reach_the_container(make_config):
+    cfg = make_config("""
+        - name: web
+          ip: 192.168.1.50
+          services: [http, https]
+          service_config: {https: {server: nginx/1.22.1}}
+    """)
+    services = render_compose(cfg, BUILD)["services"]
+    assert services["web-https"]["image"] == services["web-http"]["image"] == "decnet-svc-http:latest"
+    assert services["web-https"]["environment"]["DECNET_HTTPS_SERVER"] == "nginx/1.22.1"
+    assert services["web-https"]["environment"]["DECNET_HTTP_TLS"] == "1"
+    assert "DECNET_HTTP_TLS" not in services["web-http"]["environment"]
+    assert [n for n, s in services.items() if "build" in s] == ["web-http"]   # https shares http's image
 
 
 def test_yaml_round_trips_without_anchors(make_config):

@@ -1,4 +1,6 @@
 """Config loading: what is accepted, how it expands, and every refusal as one line."""
+import re
+
 import pytest
 
 from generators.config import load_config
@@ -32,12 +34,15 @@ def test_amount_expands_names_and_takes_pool_addresses_in_order(make_config):
         - {name: web, ip: 192.168.1.66, services: [http]}
         - {name: desk, services: [ssh], amount: 3, os: windows}
     """)
-    assert [(d.name, d.ip, d.hostname) for d in cfg.deckies] == [
-        ("web", "192.168.1.66", "web"),
-        ("desk-01", "192.168.1.65", "DESK-01"),
-        ("desk-02", "192.168.1.67", "DESK-02"),   # .66 is taken by web
-        ("desk-03", "192.168.1.68", "DESK-03"),
+    assert [(d.name, d.ip) for d in cfg.deckies] == [
+        ("web", "192.168.1.66"),
+        ("desk-01", "192.168.1.65"),
+        ("desk-02", "192.168.1.67"),   # .66 is taken by web
+        ("desk-03", "192.168.1.68"),
     ]
+    assert cfg.deckies[0].hostname == "web"
+    hostnames = [d.hostname for d in cfg.deckies[1:]]   # windows: what Windows setup would invent
+    assert all(re.fullmatch(r"DESKTOP-[A-Z0-9]{7}", h) for h in hostnames) and len(set(hostnames)) == 3
 
 
 def test_pool_skips_gateway_and_host_shim():
@@ -105,3 +110,72 @@ def test_address_without_pool_is_refused():
 ])
 def test_malformed_files_are_refused(text, expected):
     assert expected in refuse(text)
+
+
+def test_archetype_gives_services_os_hardware_and_persona(make_config):
+    cfg = make_config("""
+        - {name: dc, ip: 192.168.1.50, archetype: windows-server}
+        - {name: db, ip: 192.168.1.51, archetype: database-server, os: bsd, services: [redis]}
+        - {name: cam, ip: 192.168.1.52, archetype: iot-device}
+    """)
+    dc, db, cam = cfg.deckies
+    assert (dc.services, dc.os, dc.archetype) == (("smb", "rdp", "http", "https"), "windows", "windows-server")
+    assert re.fullmatch(r"WIN-[A-Z0-9]{11}", dc.hostname)
+    assert dc.service_config == {"http": {"server": "Microsoft-IIS/10.0"}, "https": {"server": "Microsoft-IIS/10.0"}}
+    assert (db.services, db.os) == (("redis",), "bsd")          # the config wins over the archetype
+    assert dc.mac[:8] in ("00:50:56", "00:0c:29", "00:14:22", "00:25:90", "00:17:a4")   # server hardware
+    assert cam.mac[:8] in ("b8:27:eb", "00:40:8c", "00:11:32") and cam.os == "embedded"
+
+
+def test_macs_are_stable_unique_and_configurable(make_config):
+    text = """
+        - {name: a, ip: 192.168.1.50, services: [ssh]}
+        - {name: b, ip: 192.168.1.51, services: [ssh], mac: "00:50:56:AA:BB:CC"}
+        - {name: c, services: [ssh], amount: 5}
+    """
+    first, second = make_config(text), make_config(text)
+    assert [d.mac for d in first.deckies] == [d.mac for d in second.deckies]       # kept across redeploys
+    assert first.deckies[1].mac == "00:50:56:aa:bb:cc"
+    assert len({d.mac for d in first.deckies}) == 7
+    assert all(re.fullmatch(r"([0-9a-f]{2}:){5}[0-9a-f]{2}", d.mac) for d in first.deckies)
+
+
+def test_service_config_reaches_the_decky(make_config):
+    cfg = make_config("""
+        - name: web
+          ip: 192.168.1.50
+          services: [ssh, http]
+          service_config: {ssh: {version: SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3}, http: {server: nginx/1.22.1}}
+    """)
+    assert cfg.deckies[0].service_config["ssh"] == {"version": "SSH-2.0-OpenSSH_8.4p1 Debian-5+deb11u3"}
+
+
+@pytest.mark.parametrize("deckies, expected", [
+    ("- {name: a, ip: 192.168.1.50, archetype: mainframe}\n", "unknown archetype 'mainframe'"),
+    ("- {name: a, ip: 192.168.1.50}\n", "has no services; list services or give it an archetype"),
+    ("- {name: a, ip: 192.168.1.50, services: [ssh], mac: '01:00:5e:00:00:01'}\n", "multicast"),
+    ("- {name: a, ip: 192.168.1.50, services: [ssh], mac: 'zz:00:5e:00:00:01'}\n", "write a MAC like"),
+    ("- {name: a, ip: 192.168.1.50, services: [ssh], mac: '00:50:56:00:00:01'}\n"
+     "- {name: b, ip: 192.168.1.51, services: [ssh], mac: '00:50:56:00:00:01'}\n", "share MAC 00:50:56:00:00:01"),
+    ("- {name: a, ip: 192.168.1.50, services: [ssh], service_config: {http: {server: x}}}\n",
+     "service_config for 'http' but does not run it"),
+    ("- {name: a, ip: 192.168.1.50, services: [ssh], service_config: {ssh: {colour: red}}}\n",
+     "unknown setting 'colour'; known settings: version"),
+    ("- {name: a, ip: 192.168.1.50, services: [ssh], service_config: {ssh: {version: \"a\\nb\"}}}\n",
+     "at most 200 printable characters"),
+    ("- {name: a, ip: 192.168.1.50, services: [http, https, ssh, ftp, smb, rdp, mysql, redis, smtp, telnet]}\n"
+     "- {name: b, ip: 192.168.1.51, services: [pop3, imap, postgres, mqtt]}\n", None),
+])
+def test_issue3_refusals(deckies, expected):
+    if expected is None:
+        load_config(cfg_text(deckies), "x.yml")   # every catalog service is accepted
+    else:
+        assert expected in refuse(cfg_text(deckies))
+
+
+def test_two_services_of_one_decky_on_one_port_are_refused(monkeypatch):
+    from generators import catalog, config
+    services = dict(catalog.SERVICES, sshalt=catalog.Service("sshalt", (catalog.Port(22),)))
+    monkeypatch.setattr(config, "SERVICES", services)
+    message = refuse(cfg_text("- {name: a, ip: 192.168.1.50, services: [ssh, sshalt]}\n"))
+    assert "runs ssh and sshalt on port 22/tcp; drop one of them" in message
