@@ -67,8 +67,9 @@ def deploy(c, config, dry_run=False, no_cache=False):
     changed = steps.helper_sync.sync_build_contexts(docs.service_kinds, docs.build_root)
     presenter.step(3, f"logging helper synced into {len(docs.service_kinds)} build contexts ({len(changed)} files changed)")
     presenter.step(4, f"compose file written to {steps.write_compose(docs)}")
-    presenter.step(6, "docker compose up --build -d")
-    steps.compose_up(docs, no_cache)
+    presenter.step(6, f"building {len(docs.service_kinds)} images, then docker compose up -d")
+    steps.build_images(docs, no_cache)
+    steps.compose_up(docs)
     pending = steps.wait_until_ready(docs)
     presenter.status_table(steps.status_report())
     if pending:

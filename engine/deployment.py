@@ -83,7 +83,7 @@ def check_against_live(docs: Documents, previous: dict | None) -> None:
 def write_dry_run(docs: Documents) -> None:
     """Steps 3-5 into the dry-run folder: no root, no daemon, the host untouched."""
     helper_sync.sync_build_contexts(docs.service_kinds, docs.build_root)
-    write_atomic(docs.compose_file, docs.compose_text)
+    write_compose(docs)
     statefile.save(docs.state, docs.root / names.STATE_FILE)
 
 
@@ -96,15 +96,21 @@ def ensure_network(docs: Documents, create: bool = True) -> str:
 
 
 def write_compose(docs: Documents) -> Path:
+    """The fleet's compose file and the build file beside it."""
+    write_atomic(docs.build_file, docs.build_text)
     write_atomic(docs.compose_file, docs.compose_text)
     return docs.compose_file
 
 
-def compose_up(docs: Documents, no_cache: bool) -> None:
-    project, file = docs.state["project"], docs.compose_file
-    if no_cache:
-        compose_cli.compose_with_retry(project, file, ["build", "--no-cache"], report=presenter.info)
-    compose_cli.compose_with_retry(project, file, ["up", "--build", "-d", "--remove-orphans"], report=presenter.info)
+def build_images(docs: Documents, no_cache: bool) -> None:
+    """One image per build context; Docker's cache makes this a no-op when nothing changed."""
+    args = ["build", "--no-cache"] if no_cache else ["build"]
+    compose_cli.compose_with_retry(docs.state["project"], docs.build_file, args, report=presenter.info)
+
+
+def compose_up(docs: Documents) -> None:
+    compose_cli.compose_with_retry(docs.state["project"], docs.compose_file, ["up", "-d", "--remove-orphans"],
+                                   report=presenter.info)
 
 
 def wait_until_ready(docs: Documents) -> dict[str, str]:
@@ -202,4 +208,5 @@ def teardown_all() -> list[str]:
 def _remove_files() -> None:
     statefile.remove()
     paths.compose_file().unlink(missing_ok=True)
+    (paths.state_dir() / names.BUILD_FILE).unlink(missing_ok=True)
     shutil.rmtree(paths.build_root(), ignore_errors=True)

@@ -1,11 +1,13 @@
-"""Compose document: one base container per decky holding its address, plus one
-container per service sharing the base's network namespace. Pure."""
+"""Compose documents. The fleet: one base container per decky holding its address, plus one
+container per service sharing the base's network namespace. The build file: one image per
+build context, built before the fleet starts, so adding or removing deckies never changes
+how another decky's containers are defined (and never recreates them). Pure."""
 from pathlib import Path
 
 import yaml
 
 from . import names
-from .catalog import BASE_IMAGE, PERSONALITIES, SERVICES
+from .catalog import BASE_IMAGE, PERSONALITIES, SERVICES, context_image
 from .config import Config, Decky
 from .errors import DecnetError
 from .schemas import validate
@@ -18,18 +20,29 @@ def _logging() -> dict:
     return {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}}
 
 
-def render_compose(config: Config, build_root: Path) -> dict:
+def build_contexts(config: Config) -> list[str]:
+    """The build contexts a fleet needs (https shares http's)."""
+    return sorted({SERVICES[s].context for d in config.deckies for s in d.services})
+
+
+def render_build(config: Config, build_root: Path) -> dict:
+    """One builder per build context: `docker compose build` on this file makes every image."""
+    document = {
+        "name": names.project_name(config.name),
+        "services": {f"build-{context}": {"build": {"context": str(build_root / context)},
+                                          "image": context_image(context), "pull_policy": "never"}
+                     for context in build_contexts(config)},
+    }
+    validate(document, "compose", DecnetError, "generated build file (a bug in decnet)")
+    return document
+
+
+def render_compose(config: Config) -> dict:
     services: dict[str, dict] = {}
-    built: set[str] = set()
     for decky in config.deckies:
         services[names.base_service(decky.name)] = _base(config.name, decky)
         for service in decky.services:
-            entry = _service(config.name, decky, service)
-            context = SERVICES[service].context
-            if context not in built:  # one build per build context; the others reuse its image
-                entry = {"build": {"context": str(build_root / context)}, **entry}
-                built.add(context)
-            services[names.service_container(decky.name, service)] = entry
+            services[names.service_container(decky.name, service)] = _service(config.name, decky, service)
     document = {
         "name": names.project_name(config.name),
         "services": services,

@@ -3,8 +3,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import names
-from .catalog import SERVICES
-from .compose import compose_yaml, render_compose
+from .compose import build_contexts, compose_yaml, render_build, render_compose
 from .config import Config
 from .plan import render_plan
 from .state import render_state
@@ -15,6 +14,7 @@ class Documents:
     config: Config
     compose: dict
     compose_text: str
+    build_text: str
     state: dict
     plan: str
     root: Path
@@ -24,18 +24,23 @@ class Documents:
         return self.root / names.COMPOSE_FILE
 
     @property
+    def build_file(self) -> Path:
+        return self.root / names.BUILD_FILE
+
+    @property
     def build_root(self) -> Path:
         return self.root / names.BUILD_DIR
 
     @property
     def service_kinds(self) -> list[str]:
-        """The build contexts this deployment needs (https shares http's)."""
-        return sorted({SERVICES[s].context for d in self.config.deckies for s in d.services})
+        return build_contexts(self.config)
 
 
 def render_all(config: Config, root: Path) -> Documents:
-    """Compose, state and plan for `config`, with every path under the state directory `root`."""
-    compose = render_compose(config, root / names.BUILD_DIR)
+    """Compose, build file, state and plan for `config`, every path under the state directory `root`."""
+    compose = render_compose(config)
     state = render_state(config, root / names.COMPOSE_FILE)
-    return Documents(config=config, compose=compose, compose_text=compose_yaml(compose), state=state,
-                     plan=render_plan(state, compose, root / names.BUILD_DIR), root=root)
+    build = render_build(config, root / names.BUILD_DIR)
+    return Documents(config=config, compose=compose, compose_text=compose_yaml(compose),
+                     build_text=compose_yaml(build), state=state,
+                     plan=render_plan(state, compose, root / names.BUILD_DIR, root / names.BUILD_FILE), root=root)

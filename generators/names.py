@@ -12,6 +12,7 @@ LABEL_MANAGED = "decnet.managed"      # on networks: "true"
 
 STATE_FILE = "decnet-state.json"
 COMPOSE_FILE = "decnet-compose.yml"
+BUILD_FILE = "decnet-build.yml"
 BUILD_DIR = "build"
 
 

@@ -16,7 +16,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 APT_PACKAGES=(docker.io debootstrap bats iproute2 python3 python3-venv ca-certificates
-              netcat-openbsd curl openssh-client iputils-ping sshpass)
+              netcat-openbsd curl openssh-client iputils-ping sshpass openssl nmap
+              redis-tools default-mysql-client postgresql-client mosquitto-clients smbclient)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

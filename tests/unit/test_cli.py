@@ -52,7 +52,8 @@ def test_dry_run_writes_plan_and_documents_without_daemon(tmp_path):
     assert result.returncode == 0, result.stderr
     out = state_dir / "dry-run"
     assert result.stdout.startswith("Plan for deployment demo (4 deckies, 12 containers)")
-    assert f"up        docker compose -p demo -f {out}/decnet-compose.yml up --build -d" in result.stdout
+    assert f"build     docker compose -p demo -f {out}/decnet-build.yml build (3 images)" in result.stdout
+    assert f"up        docker compose -p demo -f {out}/decnet-compose.yml up -d --remove-orphans" in result.stdout
     state = json.loads((out / "decnet-state.json").read_text())
     assert state["host"]["routes"] == ["10.213.0.10/32", "10.213.0.11/32", "10.213.0.65/32", "10.213.0.66/32"]
     assert stat.S_IMODE((out / "decnet-state.json").stat().st_mode) == 0o600

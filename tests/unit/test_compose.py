@@ -3,7 +3,7 @@ from pathlib import Path
 
 import yaml
 
-from generators.compose import compose_yaml, render_compose
+from generators.compose import compose_yaml, render_build, render_compose
 from generators.schemas import validate
 from generators.errors import DecnetError
 
@@ -18,7 +18,7 @@ def fleet(make_config):
 
 
 def test_base_container_holds_address_and_personality(make_config):
-    base = render_compose(fleet(make_config), BUILD)["services"]["desk"]
+    base = render_compose(fleet(make_config))["services"]["desk"]
     assert base["command"][-1].endswith("exec sleep infinity") and base["init"] is True
     assert base["environment"] == {"DECNET_MAC": fleet(make_config).deckies[1].mac}
     assert base["cap_add"] == ["NET_ADMIN"] and base["hostname"] == "DESK-7"
@@ -28,7 +28,7 @@ def test_base_container_holds_address_and_personality(make_config):
 
 
 def test_services_join_their_base_and_carry_labels(make_config):
-    svc = render_compose(fleet(make_config), BUILD)["services"]["web-ssh"]
+    svc = render_compose(fleet(make_config))["services"]["web-ssh"]
     assert svc["network_mode"] == "service:web" and svc["depends_on"] == ["web"]
     assert "sysctls" not in svc and "networks" not in svc and "ports" not in svc
     assert svc["labels"] == {"decnet.deployment": "lab", "decnet.decky": "web", "decnet.service": "ssh",
@@ -38,19 +38,30 @@ def test_services_join_their_base_and_carry_labels(make_config):
 
 
 def test_nothing_is_ever_pulled_and_every_container_has_init(make_config):
-    for svc in render_compose(fleet(make_config), BUILD)["services"].values():
+    for svc in render_compose(fleet(make_config))["services"].values():
         assert svc["pull_policy"] == "never" and svc["init"] is True
 
 
-def test_one_build_per_service_kind(make_config):
-    services = render_compose(fleet(make_config), BUILD)["services"]
-    builds = {name: s["build"]["context"] for name, s in services.items() if "build" in s}
-    assert builds == {"web-ssh": "/state/build/ssh", "web-http": "/state/build/http"}
+def test_one_build_per_build_context_in_a_file_of_its_own(make_config):
+    build = render_build(fleet(make_config), BUILD)
+    assert build["services"] == {
+        "build-http": {"build": {"context": "/state/build/http"}, "image": "decnet-svc-http:latest", "pull_policy": "never"},
+        "build-ssh": {"build": {"context": "/state/build/ssh"}, "image": "decnet-svc-ssh:latest", "pull_policy": "never"}}
+    services = render_compose(fleet(make_config))["services"]
+    assert not any("build" in s for s in services.values())   # containers only run images
     assert services["desk-http"]["image"] == services["web-http"]["image"] == "decnet-svc-http:latest"
 
 
+def test_removing_a_decky_leaves_the_others_definitions_unchanged(make_config):
+    both = render_compose(fleet(make_config))["services"]
+    only_desk = render_compose(make_config("""
+        - {name: desk, ip: 192.168.1.51, services: [http], os: windows, hostname: DESK-7}
+    """))["services"]
+    assert only_desk == {k: v for k, v in both.items() if k.startswith("desk")}
+
+
 def test_network_is_external_and_named_after_the_deployment(make_config):
-    doc = render_compose(fleet(make_config), BUILD)
+    doc = render_compose(fleet(make_config))
     assert doc["name"] == "lab" and doc["networks"] == {"lan": {"name": "decnet-lab", "external": True}}
 
 
@@ -61,22 +72,22 @@ def test_persona_settings_and_service_env_reach_the_container(make_config):
           services: [http, https]
           service_config: {https: {server: nginx/1.22.1}}
     """)
-    services = render_compose(cfg, BUILD)["services"]
+    services = render_compose(cfg)["services"]
     assert services["web-https"]["image"] == services["web-http"]["image"] == "decnet-svc-http:latest"
     assert services["web-https"]["environment"]["DECNET_HTTPS_SERVER"] == "nginx/1.22.1"
     assert services["web-https"]["environment"]["DECNET_HTTP_TLS"] == "1"
     assert "DECNET_HTTP_TLS" not in services["web-http"]["environment"]
-    assert [n for n, s in services.items() if "build" in s] == ["web-http"]   # https shares http's image
+    assert list(render_build(cfg, BUILD)["services"]) == ["build-http"]   # https shares http's image
 
 
 def test_yaml_round_trips_without_anchors(make_config):
-    doc = render_compose(fleet(make_config), BUILD)
+    doc = render_compose(fleet(make_config))
     text = compose_yaml(doc)
     assert "&id" not in text and yaml.safe_load(text) == doc
 
 
 def test_schema_rejects_a_service_that_could_pull(make_config):
-    doc = render_compose(fleet(make_config), BUILD)
+    doc = render_compose(fleet(make_config))
     doc["services"]["web"]["pull_policy"] = "missing"
     try:
         validate(doc, "compose", DecnetError, "c")
