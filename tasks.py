@@ -11,6 +11,7 @@ from invoke import Collection, Exit, task
 
 from engine import deployment as steps
 from engine import hostnet, paths, presenter
+from engine.lock import state_lock
 from generators.documents import render_all
 from generators.errors import DecnetError
 
@@ -38,25 +39,36 @@ def one_line_errors(body):
 @task(positional=[], help={"config": "path of the YAML config",
             "dry-run": "write compose, state and build contexts to the state dir's dry-run/ and print the plan; "
                        "needs no root, no daemon and touches nothing on the host",
-            "no-cache": "rebuild service images without Docker's build cache"})
+            "no-cache": "rebuild service images without Docker's build cache",
+            "allow-taken": "deploy even where a decky address already answers on the LAN (ARP)"})
 @one_line_errors
-def deploy(c, config, dry_run=False, no_cache=False):
+def deploy(c, config, dry_run=False, no_cache=False, allow_taken=False):
     """Deploy the deckies of a config on the LAN (idempotent: deploying again converges)."""
     cfg = steps.read_config(config)
     if dry_run:
-        cfg = steps.resolve_host_ip(cfg, config, required=False)
-        docs = render_all(cfg, paths.dry_run_dir())
-        steps.write_dry_run(docs)
-        presenter.plain(docs.plan)
-        if docs.state["host"]["host_ip"]:
-            presenter.plain("Host commands of step 2 (host-shim.sh --print):\n"
-                            + "".join(f"  {line}\n" for line in hostnet.shim_up(docs.state, print_only=True).splitlines()))
-        presenter.info(f"dry run: files written to {docs.root}; nothing was started")
+        _dry_run(steps.resolve_host_ip(cfg, config, required=False))
         return
     cfg = steps.resolve_host_ip(cfg, config, required=True)
+    with state_lock("deploy"):
+        _deploy(cfg, no_cache, allow_taken)
+
+
+def _dry_run(cfg):
+    """Steps 3-5 into the dry-run folder, then the plan and the host commands it would run."""
+    docs = render_all(cfg, paths.dry_run_dir())
+    steps.write_dry_run(docs)
+    presenter.plain(docs.plan)
+    if docs.state["host"]["host_ip"]:
+        presenter.plain("Host commands of step 2 (host-shim.sh --print):\n"
+                        + "".join(f"  {line}\n" for line in hostnet.shim_up(docs.state, print_only=True).splitlines()))
+    presenter.info(f"dry run: files written to {docs.root}; nothing was started")
+
+
+def _deploy(cfg, no_cache, allow_taken):
+    """The engine's sequence, under the state directory's lock."""
     docs = render_all(cfg, paths.state_dir())
     steps.check_against_live(docs, steps.statefile.load())
-    steps.preflight(docs)
+    steps.preflight(docs, allow_taken)
     presenter.plain(docs.plan)
 
     steps.statefile.save(docs.state)  # the baseline first: whatever fails below can be torn down
@@ -93,10 +105,11 @@ def status(c, json=False):
 @one_line_errors
 def teardown(c, decky=None):
     """Remove a deployment (containers, host shim and routes, network, state), or one decky."""
-    if decky:
-        steps.teardown_decky(decky)
-        return
-    errors = steps.teardown_all()
+    with state_lock("teardown"):
+        if decky:
+            steps.teardown_decky(decky)
+            return
+        errors = steps.teardown_all()
     if errors:
         raise DecnetError(f"teardown left {len(errors)} problem(s): {'; '.join(errors)}; fix them and run it again")
 

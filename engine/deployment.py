@@ -11,7 +11,7 @@ from generators.documents import Documents, render_all
 from generators.errors import ConfigError, DecnetError, StateError
 from generators.state import config_from_state
 
-from . import compose_cli, docker_api, helper_sync, hostnet, paths, presenter, readiness, report, statefile
+from . import arp, compose_cli, docker_api, helper_sync, hostnet, paths, presenter, readiness, report, statefile
 from .files import write_atomic
 
 
@@ -50,14 +50,18 @@ def resolve_host_ip(config: Config, source: str, required: bool) -> Config:
     return config
 
 
-def preflight(docs: Documents) -> None:
+def preflight(docs: Documents, allow_taken: bool = False) -> None:
     """Check, without changing anything, that the host can take this deployment."""
     net = docs.config.network
-    if not hostnet.is_root():
-        raise PreflightError("deploy needs root (it creates interfaces, routes and networks); run it as root or with sudo")
+    if not hostnet.can_change_links():
+        raise PreflightError("deploy needs CAP_NET_ADMIN (it creates interfaces, routes and networks); "
+                             "run it as root or with sudo")
     if not hostnet.interface_exists(net.interface):
         raise PreflightError(f"network.interface {net.interface} does not exist on this host; "
                              "name a NIC shown by 'ip link' (for a demo LAN: inv lan)")
+    if not hostnet.interface_is_up(net.interface):
+        raise PreflightError(f"network.interface {net.interface} is down; bring it up with "
+                             f"'ip link set dev {net.interface} up'")
     try:
         hostnet.probe_driver(net.driver, net.interface)
     except hostnet.HostNetError as exc:
@@ -66,7 +70,20 @@ def preflight(docs: Documents) -> None:
     if not docker_api.image_exists(BASE_IMAGE):
         raise PreflightError(f"the base image {BASE_IMAGE} is missing; build it with 'inv base-image'")
     ensure_network(docs, create=False)
+    if not allow_taken:
+        check_addresses_free(docs)
 
+
+def check_addresses_free(docs: Documents) -> None:
+    """No decky may take an address something else on the LAN already answers for."""
+    ours = {c.ip for c in docker_api.containers(docs.config.name) if c.role == "base"}
+    wanted = [d.ip for d in docs.config.deckies if d.ip not in ours]
+    taken = arp.who_answers(docs.config.network.interface, wanted)
+    if taken:
+        first = sorted(taken)[0]
+        others = f" (and {len(taken) - 1} more)" if len(taken) > 1 else ""
+        raise PreflightError(f"address {first} already answers on {docs.config.network.interface} "
+                             f"(MAC {taken[first]}){others}; pick free addresses, or deploy with --allow-taken")
 
 def check_against_live(docs: Documents, previous: dict | None) -> None:
     """One state directory holds one deployment; its network cannot change while it lives."""
@@ -131,12 +148,15 @@ def load_state_or_warn() -> dict | None:
 
 
 def current_deployment(state: dict | None) -> str | None:
+    """The state's deployment; without a usable state, the one the runtime labels show."""
     if state is not None:
         return state["deployment"]
     found = sorted(docker_api.deployments())
     if len(found) > 1:
         raise DecnetError(f"no usable state file and several deployments found by label ({', '.join(found)}); "
                           "set DECNET_STATE_DIR to the right state directory")
+    if found:
+        presenter.info(f"note: no usable state in {paths.state_dir()}; deployment {found[0]!r} found by its labels")
     return found[0] if found else None
 
 

@@ -118,6 +118,14 @@ def _check_reusable(net, name: str, deployment: str, wanted: dict) -> None:
                           "run 'inv teardown' first to change the network")
 
 
+def _check_parent_free(name: str, parent: str) -> None:
+    """One parent interface carries one macvlan/ipvlan Docker network."""
+    for net in client().networks.list():
+        if net.name != name and (net.attrs.get("Options") or {}).get("parent") == parent:
+            raise DockerError(f"Docker network {net.name} already uses {parent} as its parent; one interface carries "
+                              f"one macvlan/ipvlan network: remove that network or use another interface")
+
+
 def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet: str, gateway: str,
                    create: bool = True) -> str:
     """Create our network, or reuse it only when it is ours and identical: 'created', 'reused'
@@ -129,6 +137,7 @@ def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet:
             _check_reusable(net, name, deployment, wanted)
             return "reused" if create else "reusable"
         if not create:
+            _check_parent_free(name, parent)
             return "absent"
         client().networks.create(
             name, driver=driver, options=wanted["options"],
@@ -137,7 +146,7 @@ def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet:
         return "created"
     except APIError as exc:
         raise DockerError(f"cannot create Docker network {name}: {exc.explanation or exc}; "
-                          "check network.interface and that no other network uses the subnet") from None
+                          "another Docker network may use this subnet or parent ('docker network ls')") from None
     except DockerException as exc:
         raise DockerError(f"cannot create Docker network {name}: {exc}; check that dockerd runs") from None
 

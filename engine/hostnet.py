@@ -58,5 +58,17 @@ def shim_down(shim: str, deployment: str) -> None:
     _script("down", "--shim", shim, "--owner", deployment)
 
 
-def is_root() -> bool:
+def interface_is_up(name: str) -> bool:
+    flags = Path("/sys/class/net", name, "flags").read_text()
+    return bool(int(flags, 16) & 0x1)   # IFF_UP
+
+
+CAP_NET_ADMIN = 12
+
+
+def can_change_links() -> bool:
+    """Whether this process holds CAP_NET_ADMIN (root normally does; a confined root may not)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("CapEff:"):
+            return bool(int(line.split()[1], 16) >> CAP_NET_ADMIN & 1)
     return os.geteuid() == 0

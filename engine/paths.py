@@ -8,8 +8,9 @@ REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = REPO / "templates"
 SERVICE_TEMPLATES = TEMPLATES / "services"
 LOGGING_HELPER = TEMPLATES / "decnet_logging.py"
-# Modules every service build context gets a copy of: the logging helper and the TCP scaffolding.
-SHARED_MODULES = (LOGGING_HELPER, TEMPLATES / "decnet_tcp.py")
+# Modules every service build context gets a copy of: the logging helper, the TCP scaffolding
+# and the NTLM helpers (smb, rdp).
+SHARED_MODULES = (LOGGING_HELPER, TEMPLATES / "decnet_tcp.py", TEMPLATES / "decnet_ntlm.py")
 SCRIPTS = REPO / "scripts"
 
 
@@ -27,6 +28,10 @@ def compose_file(root: Path | None = None) -> Path:
 
 def build_root(root: Path | None = None) -> Path:
     return (root or state_dir()) / names.BUILD_DIR
+
+
+def lock_file(root: Path | None = None) -> Path:
+    return (root or state_dir()) / ".lock"
 
 
 def dry_run_dir() -> Path:
