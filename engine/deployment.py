@@ -5,7 +5,9 @@ import shutil
 from pathlib import Path
 
 from generators import names
-from generators.catalog import BASE_IMAGE
+from generators.catalog import BASE_IMAGE, context_image
+from generators.compose import builder_name
+from generators.contexts import HASH_LABEL
 from generators.config import Config, check_config, check_host_ip, load_config
 from generators.documents import Documents, render_all
 from generators.errors import ConfigError, DecnetError, StateError
@@ -119,10 +121,14 @@ def write_compose(docs: Documents) -> Path:
     return docs.compose_file
 
 
-def build_images(docs: Documents, no_cache: bool) -> None:
-    """One image per build context; Docker's cache makes this a no-op when nothing changed."""
-    args = ["build", "--no-cache"] if no_cache else ["build"]
-    compose_cli.compose_with_retry(docs.state["project"], docs.build_file, args, report=presenter.info)
+def build_images(docs: Documents, no_cache: bool) -> list[str]:
+    """Build the images whose context changed (all of them with no_cache); returns their contexts."""
+    built = docker_api.image_labels([context_image(c) for c in docs.service_kinds], HASH_LABEL)
+    stale = [c for c in docs.service_kinds if no_cache or built.get(context_image(c)) != docs.context_hashes[c]]
+    if stale:
+        args = ["build", *(["--no-cache"] if no_cache else []), *[builder_name(c) for c in stale]]
+        compose_cli.compose_with_retry(docs.state["project"], docs.build_file, args, report=presenter.info)
+    return stale
 
 
 def compose_up(docs: Documents) -> None:

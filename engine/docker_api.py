@@ -186,3 +186,17 @@ def base_pids(deployment: str) -> dict[str, int]:
     except DockerException as exc:
         raise DockerError(f"cannot list containers: {exc}; check that dockerd runs") from None
     return {c.labels.get(names.LABEL_DECKY): c.attrs["State"]["Pid"] for c in found if c.attrs["State"].get("Pid")}
+
+
+def image_labels(tags: list[str], label: str) -> dict[str, str]:
+    """tag -> value of `label` on that local image, for the tags that exist (one API call)."""
+    try:
+        images = client().images.list(filters={"label": label})
+    except DockerException as exc:
+        raise DockerError(f"cannot list images: {exc}; check that dockerd runs") from None
+    found = {}
+    for image in images:
+        for tag in image.tags:
+            if tag in tags:
+                found[tag] = (image.labels or {}).get(label, "")
+    return found

@@ -4,7 +4,7 @@ so Docker's build cache holds."""
 import shutil
 from pathlib import Path
 
-from .paths import SERVICE_TEMPLATES, SHARED_MODULES
+from generators.contexts import context_files
 
 
 def _copy_if_different(src: Path, dst: Path) -> bool:
@@ -19,9 +19,8 @@ def sync_build_contexts(services: list[str], build_root: Path) -> list[Path]:
     """Mirror templates/services/<svc>/ plus the shared modules into build_root/<svc>/."""
     changed = []
     for service in sorted(set(services)):
-        source, target = SERVICE_TEMPLATES / service, build_root / service
-        wanted = {p.relative_to(source): p for p in source.rglob("*") if p.is_file()}
-        wanted.update({Path(m.name): m for m in SHARED_MODULES})
+        target = build_root / service
+        wanted = context_files(service)
         for rel, src in sorted(wanted.items()):
             if _copy_if_different(src, target / rel):
                 changed.append(target / rel)

@@ -5,12 +5,6 @@ from pathlib import Path
 from generators import names
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATES = REPO / "templates"
-SERVICE_TEMPLATES = TEMPLATES / "services"
-LOGGING_HELPER = TEMPLATES / "decnet_logging.py"
-# Modules every service build context gets a copy of: the logging helper, the TCP scaffolding
-# and the NTLM helpers (smb, rdp).
-SHARED_MODULES = (LOGGING_HELPER, TEMPLATES / "decnet_tcp.py", TEMPLATES / "decnet_ntlm.py")
 SCRIPTS = REPO / "scripts"
 
 

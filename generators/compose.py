@@ -7,6 +7,7 @@ from pathlib import Path
 from . import names, yamlout
 from .catalog import BASE_IMAGE, PERSONALITIES, SERVICES, context_image
 from .config import Config, Decky
+from .contexts import HASH_LABEL
 from .errors import DecnetError
 from .schemas import validate
 
@@ -23,13 +24,18 @@ def build_contexts(config: Config) -> list[str]:
     return sorted({SERVICES[s].context for d in config.deckies for s in d.services})
 
 
-def render_build(config: Config, build_root: Path) -> dict:
-    """One builder per build context: `docker compose build` on this file makes every image."""
+def builder_name(context: str) -> str:
+    return f"build-{context}"
+
+
+def render_build(config: Config, build_root: Path, hashes: dict[str, str]) -> dict:
+    """One builder per build context: `docker compose build` on this file makes every image,
+    each labelled with the hash of its context so an unchanged one need not be rebuilt."""
     document = {
         "name": names.project_name(config.name),
-        "services": {f"build-{context}": {"build": {"context": str(build_root / context)},
-                                          "image": context_image(context), "pull_policy": "never"}
-                     for context in build_contexts(config)},
+        "services": {builder_name(context): {
+            "build": {"context": str(build_root / context), "labels": {HASH_LABEL: hashes[context]}},
+            "image": context_image(context), "pull_policy": "never"} for context in build_contexts(config)},
     }
     validate(document, "compose-build", DecnetError, "generated build file (a bug in decnet)")
     return document

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from . import names
 from .compose import build_contexts, compose_yaml, render_build, render_compose
+from .contexts import context_hash
 from .config import Config
 from .plan import render_plan
 from .state import render_state
@@ -15,6 +16,7 @@ class Documents:
     compose: dict
     compose_text: str
     build_text: str
+    context_hashes: dict[str, str]
     state: dict
     plan: str
     root: Path
@@ -40,7 +42,8 @@ def render_all(config: Config, root: Path) -> Documents:
     """Compose, build file, state and plan for `config`, every path under the state directory `root`."""
     compose = render_compose(config)
     state = render_state(config, root / names.COMPOSE_FILE)
-    build = render_build(config, root / names.BUILD_DIR)
+    hashes = {context: context_hash(context) for context in build_contexts(config)}
+    build = render_build(config, root / names.BUILD_DIR, hashes)
     return Documents(config=config, compose=compose, compose_text=compose_yaml(compose),
-                     build_text=compose_yaml(build), state=state,
+                     build_text=compose_yaml(build), context_hashes=hashes, state=state,
                      plan=render_plan(state, compose, root / names.BUILD_DIR, root / names.BUILD_FILE), root=root)

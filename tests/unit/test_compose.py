@@ -43,10 +43,12 @@ def test_nothing_is_ever_pulled_and_every_container_has_init(make_config):
 
 
 def test_one_build_per_build_context_in_a_file_of_its_own(make_config):
-    build = render_build(fleet(make_config), BUILD)
+    build = render_build(fleet(make_config), BUILD, {"http": "h1", "ssh": "s1"})
     assert build["services"] == {
-        "build-http": {"build": {"context": "/state/build/http"}, "image": "decnet-svc-http:latest", "pull_policy": "never"},
-        "build-ssh": {"build": {"context": "/state/build/ssh"}, "image": "decnet-svc-ssh:latest", "pull_policy": "never"}}
+        "build-http": {"build": {"context": "/state/build/http", "labels": {"decnet.context-hash": "h1"}},
+                       "image": "decnet-svc-http:latest", "pull_policy": "never"},
+        "build-ssh": {"build": {"context": "/state/build/ssh", "labels": {"decnet.context-hash": "s1"}},
+                      "image": "decnet-svc-ssh:latest", "pull_policy": "never"}}
     services = render_compose(fleet(make_config))["services"]
     assert not any("build" in s for s in services.values())   # containers only run images
     assert services["desk-http"]["image"] == services["web-http"]["image"] == "decnet-svc-http:latest"
@@ -77,7 +79,7 @@ def test_persona_settings_and_service_env_reach_the_container(make_config):
     assert services["web-https"]["environment"]["DECNET_HTTPS_SERVER"] == "nginx/1.22.1"
     assert services["web-https"]["environment"]["DECNET_HTTP_TLS"] == "1"
     assert "DECNET_HTTP_TLS" not in services["web-http"]["environment"]
-    assert list(render_build(cfg, BUILD)["services"]) == ["build-http"]   # https shares http's image
+    assert list(render_build(cfg, BUILD, {"http": "h"})["services"]) == ["build-http"]   # https shares http's image
 
 
 def test_yaml_round_trips_without_anchors(make_config):

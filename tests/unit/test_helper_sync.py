@@ -1,6 +1,6 @@
 """The logging helper reaches every build context, and files are copied only when they differ."""
 from engine import helper_sync
-from engine.paths import LOGGING_HELPER, SHARED_MODULES
+from generators.contexts import LOGGING_HELPER, SHARED_MODULES
 
 
 def test_contexts_get_the_helper_and_only_changes_are_copied(tmp_path):
@@ -17,3 +17,15 @@ def test_contexts_get_the_helper_and_only_changes_are_copied(tmp_path):
     changed = helper_sync.sync_build_contexts(["ssh"], tmp_path)
     assert sorted(p.name for p in changed) == ["decnet_logging.py", "leftover.txt"]
     assert not (tmp_path / "ssh" / "leftover.txt").exists()
+
+
+def test_context_hash_changes_only_with_the_context(tmp_path, monkeypatch):
+    from generators import contexts
+    service = tmp_path / "services" / "x"
+    service.mkdir(parents=True)
+    (service / "server.py").write_text("print(1)\n")
+    monkeypatch.setattr(contexts, "SERVICE_TEMPLATES", tmp_path / "services")
+    first = contexts.context_hash("x")
+    assert contexts.context_hash("x") == first
+    (service / "server.py").write_text("print(2)\n")
+    assert contexts.context_hash("x") != first
