@@ -66,15 +66,22 @@ MAX_NAME = 256             # characters of a user/domain/workstation name kept
 # Windows personas: NTLM version (major, minor, build), SMB1 NativeOS / NativeLanMan strings,
 # server (True) or workstation (False) SMB1 negotiate profile, highest SMB2 dialect.
 OS_PROFILES = {
-    "2022": ((10, 0, 20348), "Windows Server 2022 Standard 20348", "Windows Server 2022 Standard 6.3", True, 0x0311),
-    "2019": ((10, 0, 17763), "Windows Server 2019 Standard 17763", "Windows Server 2019 Standard 6.3", True, 0x0311),
-    "2016": ((10, 0, 14393), "Windows Server 2016 Standard 14393", "Windows Server 2016 Standard 6.3", True, 0x0311),
-    "2012r2": ((6, 3, 9600), "Windows Server 2012 R2 Standard 9600", "Windows Server 2012 R2 Standard 6.3", True, 0x0302),
-    "2012": ((6, 2, 9200), "Windows Server 2012 Standard 9200", "Windows Server 2012 Standard 6.2", True, 0x0300),
-    "2008r2": ((6, 1, 7601), "Windows Server 2008 R2 Standard 7601 Service Pack 1", "Windows Server 2008 R2 Standard 6.1", True, 0x0210),
+    "2022": ((10, 0, 20348), "Windows Server 2022 Standard 20348",
+             "Windows Server 2022 Standard 6.3", True, 0x0311),
+    "2019": ((10, 0, 17763), "Windows Server 2019 Standard 17763",
+             "Windows Server 2019 Standard 6.3", True, 0x0311),
+    "2016": ((10, 0, 14393), "Windows Server 2016 Standard 14393",
+             "Windows Server 2016 Standard 6.3", True, 0x0311),
+    "2012r2": ((6, 3, 9600), "Windows Server 2012 R2 Standard 9600",
+               "Windows Server 2012 R2 Standard 6.3", True, 0x0302),
+    "2012": ((6, 2, 9200), "Windows Server 2012 Standard 9200",
+             "Windows Server 2012 Standard 6.2", True, 0x0300),
+    "2008r2": ((6, 1, 7601), "Windows Server 2008 R2 Standard 7601 Service Pack 1",
+               "Windows Server 2008 R2 Standard 6.1", True, 0x0210),
     "win11": ((10, 0, 22631), "Windows 11 Pro 22631", "Windows 11 Pro 6.3", False, 0x0311),
     "win10": ((10, 0, 19045), "Windows 10 Pro 19045", "Windows 10 Pro 6.3", False, 0x0311),
-    "win7": ((6, 1, 7601), "Windows 7 Professional 7601 Service Pack 1", "Windows 7 Professional 6.1", False, 0x0210),
+    "win7": ((6, 1, 7601), "Windows 7 Professional 7601 Service Pack 1",
+             "Windows 7 Professional 6.1", False, 0x0210),
 }
 DEFAULT_OS = "2019"
 

@@ -4,6 +4,13 @@
 Standard library only. Listens on 0.0.0.0:80 (``DECNET_HTTP_PORT`` overrides), one thread per
 connection. Events (RFC 5424 on stdout, via decnet_logging): connect, request (every request),
 auth (``POST /login`` credentials and any ``Authorization: Basic`` header), disconnect.
+
+With ``DECNET_HTTP_TLS=1`` (the engine's https service runs this image so) it is the same site
+over TLS on 0.0.0.0:443 (``DECNET_HTTPS_PORT``), Server header from ``DECNET_HTTPS_SERVER``
+(else ``DECNET_HTTP_SERVER``). The certificate is self-signed RSA-2048 for ``DECNET_HOSTNAME``
+(CN and subjectAltName), made once per container with python3-cryptography and kept under
+/var/lib/decnet/tls/. The handshake runs in the connection's thread; its outcome is logged
+(``tls``: version, cipher, SNI) or, when it fails, the disconnect says why.
 """
 
 import base64
@@ -14,7 +21,9 @@ import json
 import os
 import signal
 import socket
+import random
 import socketserver
+import ssl
 import sys
 import threading
 import time
@@ -27,13 +36,22 @@ for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
 
 from decnet_logging import log_event  # noqa: E402
 
-SERVER = os.environ.get("DECNET_HTTP_SERVER") or "Apache/2.4.57 (Debian)"
-PORT = int(os.environ.get("DECNET_HTTP_PORT") or 80)
+TLS = (os.environ.get("DECNET_HTTP_TLS") or "").strip().lower() in ("1", "true", "yes", "on")
+if TLS:
+    SERVER = (os.environ.get("DECNET_HTTPS_SERVER") or os.environ.get("DECNET_HTTP_SERVER")
+              or "Apache/2.4.57 (Debian)")
+    PORT = int(os.environ.get("DECNET_HTTPS_PORT") or 443)
+else:
+    SERVER = os.environ.get("DECNET_HTTP_SERVER") or "Apache/2.4.57 (Debian)"
+    PORT = int(os.environ.get("DECNET_HTTP_PORT") or 80)
 HOSTNAME = os.environ.get("DECNET_HOSTNAME") or os.environ.get("DECNET_DECKY") or ""
 IDLE_TIMEOUT = 15           # seconds a keep-alive connection may idle
 MAX_BODY = 64 * 1024        # request bodies read (and logged) up to this size
 MAX_LOGGED = 4096           # characters of a single logged value
 MAX_CONNECTIONS = 512
+TLS_DIR = "/var/lib/decnet/tls"
+HANDSHAKE_TIMEOUT = 10      # seconds a client gets to finish the TLS handshake
+TLS_CONTEXT = None          # set in main() when TLS is on
 
 STARTED = time.time()
 LAST_MODIFIED = email.utils.formatdate(STARTED - 86400 * 37, usegmt=True)
@@ -156,20 +174,77 @@ class DecoyHandler(BaseHTTPRequestHandler):
         pass
 
     def setup(self):
-        super().setup()
         self.src_ip, self.src_port = self.client_address[0], self.client_address[1]
         self.started = time.monotonic()
         self.requests = 0
         self.status = None
+        self.tls_socket = None
+        self.tls_error = None
         log_event("connect", self.src_ip, self.src_port)
+        if TLS_CONTEXT is not None:
+            self._start_tls()
+        super().setup()
+
+    def _start_tls(self):
+        """TLS handshake, here in the connection's own thread (never in the accept loop)."""
+        raw = self.request
+        try:
+            raw.settimeout(HANDSHAKE_TIMEOUT)
+            tls = TLS_CONTEXT.wrap_socket(raw, server_side=True, do_handshake_on_connect=False)
+        except (OSError, ValueError) as exc:
+            self.tls_error = type(exc).__name__
+            return
+        self.request = self.tls_socket = tls
+        try:
+            tls.do_handshake()
+        except (ssl.SSLError, OSError, ValueError) as exc:
+            self.tls_error = tls_failure(exc)
+            if self.tls_error == "HTTP_REQUEST":
+                self._plain_http_on_tls()
+            return
+        cipher = tls.cipher() or ("", "", 0)
+        fields = {"version": tls.version() or "", "cipher": cipher[0]}
+        sni = getattr(tls, "decnet_sni", None)
+        if sni:
+            fields["sni"] = _clip(sni)
+        log_event("tls", self.src_ip, self.src_port, **fields)
+
+    def _plain_http_on_tls(self):
+        """Apache's answer to plain HTTP on its SSL port (other servers just hang up)."""
+        if not SERVER.startswith("Apache"):
+            return
+        host = html.escape((HOSTNAME or self.server.server_name)[:128])
+        body = ('<!DOCTYPE HTML PUBLIC "-//IETF//DTD HTML 2.0//EN">\n<html><head>\n'
+                "<title>400 Bad Request</title>\n</head><body>\n<h1>Bad Request</h1>\n"
+                "<p>Your browser sent a request that this server could not understand.<br />\n"
+                "Reason: You're speaking plain HTTP to an SSL-enabled server port.<br />\n"
+                " Instead use the HTTPS scheme to access this URL, please.<br />\n</p>\n"
+                "<hr>\n<address>%s Server at %s Port %d</address>\n</body></html>\n"
+                % (html.escape(SERVER), host, self.server.server_port)).encode()
+        head = ("HTTP/1.1 400 Bad Request\r\nDate: %s\r\nServer: %s\r\nContent-Length: %d\r\n"
+                "Connection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n"
+                % (self.date_time_string(), SERVER, len(body))).encode()
+        try:
+            plain = socket.socket(fileno=self.tls_socket.detach())
+            self.request = self.tls_socket = plain
+            plain.sendall(head + body)
+        except OSError:
+            pass
 
     def finish(self):
         try:
             super().finish()
         except Exception:
             pass
-        log_event("disconnect", self.src_ip, self.src_port, requests=self.requests,
-                  duration="%.3f" % (time.monotonic() - self.started))
+        if self.tls_socket is not None:
+            try:
+                self.tls_socket.close()
+            except OSError:
+                pass
+        fields = {"requests": self.requests, "duration": "%.3f" % (time.monotonic() - self.started)}
+        if self.tls_error:
+            fields.update(reason="tls_handshake_failed", tls_error=self.tls_error)
+        log_event("disconnect", self.src_ip, self.src_port, **fields)
 
     def send_response(self, code, message=None):
         # like Apache: Date before Server
@@ -179,6 +254,8 @@ class DecoyHandler(BaseHTTPRequestHandler):
         self.send_header("Server", self.version_string())
 
     def handle(self):
+        if self.tls_error:
+            return
         try:
             super().handle()
         except Exception:
@@ -445,10 +522,84 @@ def _terminate(signum, frame):
     raise SystemExit(0)
 
 
+def ensure_certificate(name, common_name, valid_days):
+    """(cert path, key path) of a self-signed RSA-2048 certificate, made once per container."""
+    crt, key_path = os.path.join(TLS_DIR, name + ".crt"), os.path.join(TLS_DIR, name + ".key")
+    if os.path.isfile(crt) and os.path.isfile(key_path):
+        return crt, key_path
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+    from cryptography.x509.oid import NameOID
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
+    not_before = (datetime.datetime.utcnow().replace(microsecond=0)
+                  - datetime.timedelta(days=random.randint(14, 45), seconds=random.randint(0, 86399)))
+    builder = (x509.CertificateBuilder()
+               .subject_name(subject).issuer_name(subject)
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(not_before)
+               .not_valid_after(not_before + datetime.timedelta(days=valid_days))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False))
+    try:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(common_name[:253])]), critical=False)
+    except (ValueError, TypeError):
+        pass  # a hostname that is no DNS name: CN only
+    cert = builder.sign(key, hashes.SHA256())
+    os.makedirs(TLS_DIR, mode=0o700, exist_ok=True)
+    for path, data, mode in (
+            (key_path, key.private_bytes(serialization.Encoding.PEM,
+                                         serialization.PrivateFormat.TraditionalOpenSSL,
+                                         serialization.NoEncryption()), 0o600),
+            (crt, cert.public_bytes(serialization.Encoding.PEM), 0o644)):
+        tmp = "%s.%d.tmp" % (path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    return crt, key_path
+
+
+def tls_failure(exc):
+    """A short name for why a TLS handshake failed."""
+    if isinstance(exc, (ssl.SSLZeroReturnError, ssl.SSLEOFError)):
+        return "eof"
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    if isinstance(exc, ConnectionError):
+        return "connection_reset"
+    return str(getattr(exc, "reason", None) or type(exc).__name__)[:128]
+
+
+def _remember_sni(tls_socket, server_name, context):
+    try:
+        tls_socket.decnet_sni = server_name
+    except Exception:
+        pass
+
+
+def tls_context():
+    crt, key = ensure_certificate("https", HOSTNAME or socket.gethostname(), 365)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(crt, key)
+    context.set_alpn_protocols(["http/1.1"])
+    context.sni_callback = _remember_sni
+    return context
+
+
 def main():
+    global TLS_CONTEXT
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, _terminate)
     threading.excepthook = lambda args: None
+    if TLS:
+        TLS_CONTEXT = tls_context()
     server = DecoyHTTPServer(("0.0.0.0", PORT), DecoyHandler)
     try:
         server.serve_forever(poll_interval=0.5)
