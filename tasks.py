@@ -6,11 +6,13 @@ import functools
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from invoke import Collection, Exit, task
 
 from engine import deployment as steps
 from engine import hostnet, paths, presenter
+from engine import logs as fleet_logs
 from engine.lock import state_lock
 from generators.documents import render_all
 from generators.errors import DecnetError
@@ -26,7 +28,7 @@ def one_line_errors(body):
             presenter.err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
             raise Exit(code=1) from None
         except KeyboardInterrupt:
-            raise Exit("interrupted; run 'inv teardown' to clean up a partial deploy", code=130) from None
+            raise Exit("interrupted (a partial deploy is removed by 'inv teardown')", code=130) from None
         except Exception as exc:  # the safety net: still one line, with the way to the details
             if os.environ.get("DECNET_DEBUG"):
                 raise
@@ -101,6 +103,27 @@ def status(c, json=False):
         presenter.status_table(report)
 
 
+@task(help={"decky": "only this decky", "service": "only this service (ssh, http, ...)",
+            "follow": "keep printing new events until Ctrl-C", "since": "only events since: 10m, 2h, 1d or an ISO time",
+            "json": "one JSON object per event, for tools"})
+@one_line_errors
+def logs(c, decky=None, service=None, follow=False, since=None, json=False):
+    """The fleet's events (connections, logins, commands), merged in time order."""
+    deployment = steps.current_deployment(steps.load_state_or_warn())
+    if deployment is None:
+        raise DecnetError("nothing is deployed; deploy a fleet first ('inv deploy --config x.yml')")
+    emit = presenter.event_json if json else presenter.event_line
+    since = fleet_logs.parse_since(since)
+    if follow:
+        fleet_logs.follow(deployment, emit, decky, service, since)
+        return
+    events, skipped = fleet_logs.collect(deployment, decky, service, since)
+    for event in events:
+        emit(event)
+    if skipped:
+        presenter.info(f"note: {skipped} lines were not RFC 5424 events and were left out")
+
+
 @task(help={"decky": "tear down only this decky (all its containers, its route, its state entry)"})
 @one_line_errors
 def teardown(c, decky=None):
@@ -112,6 +135,45 @@ def teardown(c, decky=None):
         errors = steps.teardown_all()
     if errors:
         raise DecnetError(f"teardown left {len(errors)} problem(s): {'; '.join(errors)}; fix them and run it again")
+
+
+@task
+@one_line_errors
+def restore(c):
+    """After a reboot: re-create the host shim and routes from the state, revive deaf services."""
+    with state_lock("restore"):
+        for line in steps.restore():
+            presenter.step("-", line)
+
+
+UNIT = """[Unit]
+Description=DECNET: restore the decoy fleet's host shim and routes after boot
+Wants=docker.service network-online.target
+After=docker.service network-online.target
+
+[Service]
+Type=oneshot
+Environment=DECNET_STATE_DIR={state_dir}
+ExecStartPre=/bin/sh -c 'for i in $(seq 60); do docker info >/dev/null 2>&1 && exit 0; sleep 1; done; exit 1'
+ExecStart={decnet} restore
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+@task(name="install-service", help={"root": "install under this directory instead of / (for packaging and tests)"})
+@one_line_errors
+def install_service(c, root="/"):
+    """Install and enable a systemd unit that runs 'restore' at boot, after Docker."""
+    unit = Path(root) / "etc/systemd/system/decnet-restore.service"
+    unit.parent.mkdir(parents=True, exist_ok=True)
+    unit.write_text(UNIT.format(state_dir=paths.state_dir(), decnet=Path(sys.executable).parent / "decnet"))
+    presenter.step("-", f"wrote {unit}")
+    enable = ["systemctl", *([f"--root={root}"] if root != "/" else []), "enable", unit.name]
+    result = subprocess.run(enable, capture_output=True, text=True)
+    presenter.step("-", f"{' '.join(enable)}: " + ("enabled" if result.returncode == 0 else
+                                                   f"failed ({result.stderr.strip()[:200]}); enable it by hand"))
 
 
 @task(positional=[], help={"config": "path of the YAML config"})
@@ -165,4 +227,5 @@ def test(c, unit=False):
         raise Exit(f"failed: {', '.join(failed)}", code=1)
 
 
-namespace = Collection(deploy, status, teardown, validate, base_image, lan, demo, test)
+namespace = Collection(deploy, status, logs, teardown, restore, install_service, validate, base_image, lan, demo,
+                       test)

@@ -139,7 +139,8 @@ def compose_up(docs: Documents) -> None:
 def wait_until_ready(docs: Documents) -> dict[str, str]:
     """After `up -d`: wait (bounded) until every service listens; return the ones that do not."""
     timeout = float(os.environ.get("DECNET_READY_TIMEOUT", "60"))
-    return readiness.wait_ready(docs.state["deployment"], docs.state["deckies"], timeout)
+    return readiness.wait_ready(docs.state["deployment"], docs.state["deckies"], timeout,
+                                progress=lambda text: presenter.step(6, text))
 
 
 # --- status ---------------------------------------------------------------------
@@ -236,3 +237,21 @@ def _remove_files() -> None:
     paths.compose_file().unlink(missing_ok=True)
     (paths.state_dir() / names.BUILD_FILE).unlink(missing_ok=True)
     shutil.rmtree(paths.build_root(), ignore_errors=True)
+
+
+# --- after a reboot ---------------------------------------------------------------
+
+def restore() -> list[str]:
+    """Re-establish what a reboot loses (the host shim and its routes) and revive deaf service
+    containers; idempotent, and no container that works is recreated."""
+    state = statefile.load()
+    if state is None:
+        raise DecnetError(f"nothing to restore: no state file in {paths.state_dir()}")
+    done = []
+    shim = state["host"]["shim"]
+    missing = not hostnet.interface_exists(shim)
+    hostnet.shim_up(state)
+    done.append(f"host shim {shim} {'re-created' if missing else 'checked'} with {len(state['host']['routes'])} routes")
+    revived = docker_api.revive_dependants(state["deployment"])
+    done.append(f"{len(revived)} service containers restarted{': ' + ', '.join(revived) if revived else ''}")
+    return done

@@ -200,3 +200,47 @@ def image_labels(tags: list[str], label: str) -> dict[str, str]:
             if tag in tags:
                 found[tag] = (image.labels or {}).get(label, "")
     return found
+
+
+def container_logs(container_id: str, since=None) -> str:
+    """What a container wrote to stdout (its events), optionally since a datetime."""
+    try:
+        raw = client().api.logs(container_id, stdout=True, stderr=False, since=since)
+    except NotFound:
+        return ""
+    except DockerException as exc:
+        raise DockerError(f"cannot read logs of {container_id[:12]}: {exc}; check that dockerd runs") from None
+    return raw.decode("utf-8", "replace")
+
+
+def follow_logs(container_id: str, since):
+    """Lines a container writes from `since` on, as they come (blocks; ends when it stops)."""
+    try:
+        pending = b""
+        for chunk in client().api.logs(container_id, stdout=True, stderr=False, stream=True, follow=True,
+                                       since=since):
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
+            for line in lines:
+                yield line.decode("utf-8", "replace")
+    except DockerException:
+        return
+
+
+def revive_dependants(deployment: str) -> list[str]:
+    """Service containers share their base's network namespace; when the base (re)started after
+    them (a reboot, a crash), they are 'Up' but deaf. Restart those, start stopped ones."""
+    try:
+        found = client().containers.list(all=True, filters=_deployment_filter(deployment))
+        bases = {c.labels.get(names.LABEL_DECKY): c for c in found if c.labels.get(names.LABEL_ROLE) == "base"}
+        revived = []
+        for c in found:
+            base = bases.get(c.labels.get(names.LABEL_DECKY))
+            if c.labels.get(names.LABEL_ROLE) != "service" or base is None or base.status != "running":
+                continue
+            if c.status != "running" or c.attrs["State"]["StartedAt"] < base.attrs["State"]["StartedAt"]:
+                c.restart(timeout=2)
+                revived.append(c.name)
+        return revived
+    except DockerException as exc:
+        raise DockerError(f"cannot restart service containers: {exc}; check that dockerd runs") from None

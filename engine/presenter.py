@@ -3,6 +3,7 @@ import json
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 console = Console(highlight=False)
@@ -45,3 +46,17 @@ def status_table(report: dict) -> None:
 
 def as_json(document: dict) -> None:
     sys.stdout.write(json.dumps(document, indent=2) + "\n")
+
+
+def event_line(event: dict) -> None:
+    """One event, readable: when, where, who, what, and the credentials or command."""
+    fields = " ".join(f"{k}={v!r}" for k, v in event["fields"].items())
+    style = {"auth": "bold red", "command": "cyan"}.get(event["event"], "default")
+    console.print(f"{event['timestamp'][:23]} {escape(event['decky'])}/{escape(event['service'])} "
+                  f"[{style}]{escape(event['event'])}[/] {escape(event['src_ip'])}:{escape(event['src_port'])} "
+                  f"{escape(fields)} {escape(event['msg'])}".rstrip(), soft_wrap=True)
+
+
+def event_json(event: dict) -> None:
+    sys.stdout.write(json.dumps(event) + "\n")
+    sys.stdout.flush()

@@ -46,11 +46,16 @@ def not_ready(deployment: str, deckies: list[dict]) -> dict[str, str]:
     return pending
 
 
-def wait_ready(deployment: str, deckies: list[dict], timeout: float, poll: float = 0.5) -> dict[str, str]:
+def wait_ready(deployment: str, deckies: list[dict], timeout: float, poll: float = 0.5,
+               progress=lambda text: None) -> dict[str, str]:
     """Poll until all services listen; give up early on containers that crash. Returns what is not ready."""
     deadline = time.monotonic() + timeout
+    total, last = sum(len(d["services"]) for d in deckies), None
     while True:
         pending = not_ready(deployment, deckies)
+        if len(pending) != last:
+            last = len(pending)
+            progress(f"{total - last}/{total} services listening")
         if not pending or time.monotonic() >= deadline:
             return pending
         if all(state in FAILED_STATES for state in pending.values()) and time.monotonic() > deadline - timeout + 5:

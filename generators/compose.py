@@ -46,7 +46,7 @@ def render_compose(config: Config) -> dict:
     for decky in config.deckies:
         services[names.base_service(decky.name)] = _base(config.name, decky)
         for service in decky.services:
-            services[names.service_container(decky.name, service)] = _service(config.name, decky, service)
+            services[names.service_container(decky.name, service)] = _service(config, decky, service)
     document = {
         "name": names.project_name(config.name),
         "services": services,
@@ -91,23 +91,25 @@ def _base(deployment: str, decky: Decky) -> dict:
     }
 
 
-def _service(deployment: str, decky: Decky, service: str) -> dict:
+def _service(config: Config, decky: Decky, service: str) -> dict:
     return {
         "image": SERVICES[service].image,
         "pull_policy": "never",
         "init": True,
         "network_mode": f"service:{names.base_service(decky.name)}",
         "depends_on": [names.base_service(decky.name)],
-        "environment": _service_env(decky, service),
-        "labels": _labels(deployment, decky, service, "service"),
+        "environment": _service_env(config, decky, service),
+        "labels": _labels(config.name, decky, service, "service"),
         "logging": _logging(),
         "restart": "unless-stopped",
     }
 
 
-def _service_env(decky: Decky, service: str) -> dict[str, str]:
+def _service_env(config: Config, decky: Decky, service: str) -> dict[str, str]:
     spec = SERVICES[service]
     env = {"DECNET_DECKY": decky.name, "DECNET_HOSTNAME": decky.hostname, "DECNET_SERVICE": service, **spec.env}
+    if config.log_target:
+        env["DECNET_LOG_TARGET"] = config.log_target
     for key, value in sorted(decky.service_config.get(service, {}).items()):
         env[spec.setting_env(key)] = value
     return env

@@ -42,6 +42,7 @@ class Config:
     name: str
     network: NetworkSpec
     deckies: tuple[Decky, ...] = field(default_factory=tuple)
+    log_target: str | None = None     # udp://HOST:PORT or tcp://HOST:PORT: every event is forwarded there
 
     def with_host_ip(self, host_ip: str) -> "Config":
         return replace(self, network=replace(self.network, host_ip=host_ip))
@@ -69,7 +70,10 @@ def build_config(raw: Any, source: str = "config") -> Config:
     network = _network(raw["network"], source)
     name = raw.get("name", DEFAULT_NAME)
     deckies = _expand_deckies(raw["deckies"], network, source, name)
-    config = Config(name=name, network=network, deckies=deckies)
+    log_target = (raw.get("logging") or {}).get("target")
+    if log_target is not None and not 1 <= int(log_target.rsplit(":", 1)[1]) <= 65535:
+        raise ConfigError(f"{source}: logging.target {log_target} has no valid port; use a port from 1 to 65535")
+    config = Config(name=name, network=network, deckies=deckies, log_target=log_target)
     check_config(config, source)
     return config
 

@@ -7,9 +7,10 @@ from pathlib import Path
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SERVICE_TEMPLATES = TEMPLATES / "services"
 LOGGING_HELPER = TEMPLATES / "decnet_logging.py"
-# Modules every build context gets a copy of: the logging helper, the TCP scaffolding and the
-# NTLM helpers (smb, rdp).
-SHARED_MODULES = (LOGGING_HELPER, TEMPLATES / "decnet_tcp.py", TEMPLATES / "decnet_ntlm.py")
+# Modules every build context gets a copy of: the logging helper, the TCP scaffolding, the
+# NTLM helpers (smb, rdp) and the TLS certificate helper (https, rdp).
+SHARED_MODULES = (LOGGING_HELPER, TEMPLATES / "decnet_tcp.py", TEMPLATES / "decnet_ntlm.py",
+                  TEMPLATES / "decnet_tls.py")
 HASH_LABEL = "decnet.context-hash"
 
 

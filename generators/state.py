@@ -16,6 +16,7 @@ def render_state(config: Config, compose_file: Path) -> dict:
         "deployment": config.name,
         "project": names.project_name(config.name),
         "compose_file": str(compose_file),
+        "log_target": config.log_target,
         "network": {"name": names.network_name(config.name), "driver": net.driver,
                     "interface": net.interface, "subnet": net.subnet, "gateway": net.gateway,
                     "pool": net.pool},
@@ -35,6 +36,7 @@ def config_from_state(state: dict, source: str) -> Config:
     n = state["network"]
     config = Config(
         name=state["deployment"],
+        log_target=state["log_target"],
         network=NetworkSpec(driver=n["driver"], interface=n["interface"], subnet=n["subnet"],
                             gateway=n["gateway"], host_ip=state["host"]["host_ip"], pool=n.get("pool")),
         deckies=tuple(Decky(name=d["name"], ip=d["ip"], hostname=d["hostname"], services=tuple(d["services"]),

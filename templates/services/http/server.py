@@ -8,9 +8,9 @@ auth (``POST /login`` credentials and any ``Authorization: Basic`` header), disc
 With ``DECNET_HTTP_TLS=1`` (the engine's https service runs this image so) it is the same site
 over TLS on 0.0.0.0:443 (``DECNET_HTTPS_PORT``), Server header from ``DECNET_HTTPS_SERVER``
 (else ``DECNET_HTTP_SERVER``). The certificate is self-signed RSA-2048 for ``DECNET_HOSTNAME``
-(CN and subjectAltName), made once per container with python3-cryptography and kept under
-/var/lib/decnet/tls/. The handshake runs in the connection's thread; its outcome is logged
-(``tls``: version, cipher, SNI) or, when it fails, the disconnect says why.
+(CN and subjectAltName), made once per container by decnet_tls (python3-cryptography) and
+kept under /var/lib/decnet/tls/. The handshake runs in the connection's thread; its outcome is
+logged (``tls``: version, cipher, SNI) or, when it fails, the disconnect says why.
 """
 
 import base64
@@ -21,7 +21,6 @@ import json
 import os
 import signal
 import socket
-import random
 import socketserver
 import ssl
 import sys
@@ -34,6 +33,7 @@ for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
     if _p not in sys.path:
         sys.path.insert(0, _p)
 
+import decnet_tls  # noqa: E402
 from decnet_logging import log_event  # noqa: E402
 
 TLS = (os.environ.get("DECNET_HTTP_TLS") or "").strip().lower() in ("1", "true", "yes", "on")
@@ -198,7 +198,7 @@ class DecoyHandler(BaseHTTPRequestHandler):
         try:
             tls.do_handshake()
         except (ssl.SSLError, OSError, ValueError) as exc:
-            self.tls_error = tls_failure(exc)
+            self.tls_error = decnet_tls.handshake_failure(exc)
             if self.tls_error == "HTTP_REQUEST":
                 self._plain_http_on_tls()
             return
@@ -522,60 +522,6 @@ def _terminate(signum, frame):
     raise SystemExit(0)
 
 
-def ensure_certificate(name, common_name, valid_days):
-    """(cert path, key path) of a self-signed RSA-2048 certificate, made once per container."""
-    crt, key_path = os.path.join(TLS_DIR, name + ".crt"), os.path.join(TLS_DIR, name + ".key")
-    if os.path.isfile(crt) and os.path.isfile(key_path):
-        return crt, key_path
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    not_before = (datetime.datetime.utcnow().replace(microsecond=0)
-                  - datetime.timedelta(days=random.randint(14, 45), seconds=random.randint(0, 86399)))
-    builder = (x509.CertificateBuilder()
-               .subject_name(subject).issuer_name(subject)
-               .public_key(key.public_key())
-               .serial_number(x509.random_serial_number())
-               .not_valid_before(not_before)
-               .not_valid_after(not_before + datetime.timedelta(days=valid_days))
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=False))
-    try:
-        builder = builder.add_extension(
-            x509.SubjectAlternativeName([x509.DNSName(common_name[:253])]), critical=False)
-    except (ValueError, TypeError):
-        pass  # a hostname that is no DNS name: CN only
-    cert = builder.sign(key, hashes.SHA256())
-    os.makedirs(TLS_DIR, mode=0o700, exist_ok=True)
-    for path, data, mode in (
-            (key_path, key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.TraditionalOpenSSL,
-                                         serialization.NoEncryption()), 0o600),
-            (crt, cert.public_bytes(serialization.Encoding.PEM), 0o644)):
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    return crt, key_path
-
-
-def tls_failure(exc):
-    """A short name for why a TLS handshake failed."""
-    if isinstance(exc, (ssl.SSLZeroReturnError, ssl.SSLEOFError)):
-        return "eof"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, ConnectionError):
-        return "connection_reset"
-    return str(getattr(exc, "reason", None) or type(exc).__name__)[:128]
-
-
 def _remember_sni(tls_socket, server_name, context):
     try:
         tls_socket.decnet_sni = server_name
@@ -584,11 +530,9 @@ def _remember_sni(tls_socket, server_name, context):
 
 
 def tls_context():
-    crt, key = ensure_certificate("https", HOSTNAME or socket.gethostname(), 365)
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(crt, key)
-    context.set_alpn_protocols(["http/1.1"])
+    crt, key = decnet_tls.load_or_create_certificate(
+        TLS_DIR, HOSTNAME or socket.gethostname(), name="https", valid_days=365, profile=decnet_tls.WEB)
+    context = decnet_tls.server_context(crt, key, alpn=["http/1.1"])
     context.sni_callback = _remember_sni
     return context
 

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """DECNET rdp decoy: a Windows Remote Desktop listener with Network Level Authentication.
 
-Standard library plus python3-cryptography (for its self-signed certificate). Listens on
-0.0.0.0:3389 (``DECNET_RDP_PORT`` overrides). Like a default Windows Server it answers an X.224
-Connection Request with a Connection Confirm selecting CredSSP (HYBRID, or HYBRID_EX when
-offered), upgrades to TLS with a self-signed certificate for ``DECNET_HOSTNAME`` (kept under
-/var/lib/decnet/tls/), and runs CredSSP/NTLM far enough to capture the logon: the CHALLENGE
-names the host, its domain (``DECNET_RDP_DOMAIN``, else ``DECNET_SMB_DOMAIN``, else
+Standard library plus python3-cryptography (for its self-signed certificate, via decnet_tls).
+Listens on 0.0.0.0:3389 (``DECNET_RDP_PORT`` overrides). Like a default Windows Server it answers
+an X.224 Connection Request with a Connection Confirm selecting CredSSP (HYBRID, or HYBRID_EX
+when offered), upgrades to TLS with a self-signed certificate for ``DECNET_HOSTNAME`` (kept
+under /var/lib/decnet/tls/), and runs CredSSP/NTLM far enough to capture the logon: the
+CHALLENGE names the host, its domain (``DECNET_RDP_DOMAIN``, else ``DECNET_SMB_DOMAIN``, else
 WORKGROUP) and Windows version (``DECNET_RDP_OS``, else ``DECNET_SMB_OS``, else 2019); the
 AUTHENTICATE is logged and refused with STATUS_LOGON_FAILURE. ``DECNET_RDP_NLA=0`` also lets
 TLS-only and legacy clients in as far as their MCS Connect Initial (client name and build are
@@ -18,9 +18,7 @@ client (MCS client data), probe (not RDP), disconnect (with the reason, e.g. a f
 handshake).
 """
 
-import datetime
 import os
-import random
 import ssl
 import struct
 import sys
@@ -32,6 +30,7 @@ for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
         sys.path.insert(0, _p)
 
 import decnet_ntlm as ntlm  # noqa: E402
+import decnet_tls  # noqa: E402
 from decnet_logging import log_event  # noqa: E402
 from decnet_tcp import Session, clip, env, serve  # noqa: E402
 
@@ -56,64 +55,11 @@ MAX_HASH_LOGGED = 8192
 
 
 # --- certificate ----------------------------------------------------------------------------
-def ensure_certificate(name, common_name, valid_days, server_auth_only=True):
-    """(cert path, key path) of a self-signed RSA-2048 certificate, made once per container."""
-    crt, key_path = os.path.join(TLS_DIR, name + ".crt"), os.path.join(TLS_DIR, name + ".key")
-    if os.path.isfile(crt) and os.path.isfile(key_path):
-        return crt, key_path
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import rsa
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name[:64])])
-    not_before = (datetime.datetime.utcnow().replace(microsecond=0)
-                  - datetime.timedelta(days=random.randint(14, 45), seconds=random.randint(0, 86399)))
-    cert = (x509.CertificateBuilder()
-            .subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(not_before)
-            .not_valid_after(not_before + datetime.timedelta(days=valid_days))
-            .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False,
-                                         key_encipherment=True, data_encipherment=True,
-                                         key_agreement=False, key_cert_sign=False, crl_sign=False,
-                                         encipher_only=False, decipher_only=False), critical=False)
-            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-            .sign(key, hashes.SHA256()))
-    os.makedirs(TLS_DIR, mode=0o700, exist_ok=True)
-    for path, data, mode in (
-            (key_path, key.private_bytes(serialization.Encoding.PEM,
-                                         serialization.PrivateFormat.TraditionalOpenSSL,
-                                         serialization.NoEncryption()), 0o600),
-            (crt, cert.public_bytes(serialization.Encoding.PEM), 0o644)):
-        tmp = "%s.%d.tmp" % (path, os.getpid())
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    return crt, key_path
-
-
-def tls_failure(exc):
-    """A short name for why a TLS handshake failed."""
-    if isinstance(exc, (ssl.SSLZeroReturnError, ssl.SSLEOFError)):
-        return "eof"
-    if isinstance(exc, TimeoutError):
-        return "timeout"
-    if isinstance(exc, ConnectionError):
-        return "connection_reset"
-    return str(getattr(exc, "reason", None) or type(exc).__name__)[:128]
-
-
 def tls_context():
-    crt, key = ensure_certificate("rdp", HOSTNAME, 182)   # Windows renews its RDP cert every 6 months
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.maximum_version = ssl.TLSVersion.TLSv1_2      # Windows Server 2019 has no TLS 1.3
-    context.load_cert_chain(crt, key)
-    return context
+    # Windows renews its RDP certificate every 6 months; Windows Server 2019 has no TLS 1.3
+    crt, key = decnet_tls.load_or_create_certificate(TLS_DIR, HOSTNAME, name="rdp", valid_days=182,
+                                                     profile=decnet_tls.RDP)
+    return decnet_tls.server_context(crt, key, maximum_version=ssl.TLSVersion.TLSv1_2)
 
 
 TLS_CONTEXT = None
@@ -304,7 +250,7 @@ class RDPSession(Session):
             self.tls.do_handshake()
         except (ssl.SSLError, OSError, ValueError) as exc:
             self.reason = "tls_handshake_failed"
-            self.extra["tls_error"] = tls_failure(exc)
+            self.extra["tls_error"] = decnet_tls.handshake_failure(exc)
             return False
         self.tls.settimeout(self.idle_timeout)
         self.request = self.tls
