@@ -21,7 +21,7 @@ def _probe_frame(src_mac: bytes, target: str) -> bytes:
     return ether + arp
 
 
-def who_answers(interface: str, addresses: list[str], wait: float = 1.0, tries: int = 2) -> dict[str, str]:
+def who_answers(interface: str, addresses: list[str], wait: float = 0.5, tries: int = 2) -> dict[str, str]:
     """address -> MAC of whoever answered an ARP probe for it on `interface`."""
     if not addresses:
         return {}

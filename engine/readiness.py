@@ -46,7 +46,7 @@ def not_ready(deployment: str, deckies: list[dict]) -> dict[str, str]:
     return pending
 
 
-def wait_ready(deployment: str, deckies: list[dict], timeout: float, poll: float = 0.5,
+def wait_ready(deployment: str, deckies: list[dict], timeout: float, poll: float = 0.2,
                progress=lambda text: None) -> dict[str, str]:
     """Poll until all services listen; give up early on containers that crash. Returns what is not ready."""
     deadline = time.monotonic() + timeout

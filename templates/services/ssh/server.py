@@ -80,6 +80,26 @@ def _generate_ed25519():
     return paramiko.Ed25519Key(file_obj=io.StringIO(pem))
 
 
+class HostKeys:
+    """Host keys made (or loaded) in the background, so the port listens at once; a client
+    that arrives first waits for them, like one reaching a freshly booted sshd."""
+
+    def __init__(self):
+        self._keys = []
+        self._ready = threading.Event()
+        threading.Thread(target=self._make, daemon=True).start()
+
+    def _make(self):
+        try:
+            self._keys = host_keys()
+        finally:
+            self._ready.set()
+
+    def __iter__(self):
+        self._ready.wait()
+        return iter(self._keys)
+
+
 def host_keys():
     keys = [_load_or_generate("ssh_host_rsa_key",
                               lambda: paramiko.RSAKey.generate(3072),
@@ -230,12 +250,12 @@ def main():
     # an uncaught error in any thread (paramiko's included) must not print or crash
     threading.excepthook = lambda args: None
 
-    keys = host_keys()
     slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind(("0.0.0.0", PORT))
     listener.listen(128)
+    keys = HostKeys()
     try:
         while True:
             try:
