@@ -17,7 +17,7 @@ fi
 
 APT_PACKAGES=(docker.io debootstrap bats iproute2 python3 python3-venv ca-certificates
               netcat-openbsd curl openssh-client iputils-ping sshpass openssl nmap
-              redis-tools default-mysql-client postgresql-client mosquitto-clients smbclient)
+              redis-tools default-mysql-client postgresql-client mosquitto-clients smbclient rsyslog)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -95,3 +95,9 @@ def test_ipvlan_dry_run_prints_the_ipvlan_host_commands(tmp_path):
         for ip in ("10.213.0.10", "10.213.0.11", "10.213.0.65", "10.213.0.66")]
     state = json.loads((tmp_path / "state" / "dry-run" / "decnet-state.json").read_text())
     assert state["network"]["driver"] == "ipvlan"
+
+
+def test_shipped_examples_are_valid(tmp_path):
+    for example in sorted((REPO / "examples").glob("*.yml")):
+        result = inv("validate", "--config", str(example), state_dir=tmp_path)
+        assert result.returncode == 0 and result.stdout.startswith("ok: "), (example, result.stderr)
