@@ -210,6 +210,15 @@ def demo(c):
     deploy(c, config=str(paths.REPO / "examples" / "demo.yml"))
 
 
+@task(help={"smoke": "a small, quick run", "write": "also write the report to this file (e.g. BENCHMARKS.md)"})
+def bench(c, smoke=False, write=None):
+    """Benchmark the engine against plain Docker on its own test LAN (benchmarks/bench.py)."""
+    args = [sys.executable, str(paths.REPO / "benchmarks" / "bench.py"), *(["--smoke"] if smoke else []),
+            *(["--write", write] if write else [])]
+    if subprocess.run(args).returncode != 0:
+        raise Exit(code=1)
+
+
 @task(help={"unit": "only the unit tests (no root, no Docker)"})
 def test(c, unit=False):
     """Run every test: pytest unit, bats, and end-to-end against the real engine."""
@@ -228,4 +237,4 @@ def test(c, unit=False):
 
 
 namespace = Collection(deploy, status, logs, teardown, restore, install_service, validate, base_image, lan, demo,
-                       test)
+                       bench, test)

@@ -4,6 +4,7 @@ RFC 5424 and must name the attacker, and nmap -sV must name each service like a 
 import json
 import sys
 import time
+from xml.etree import ElementTree
 from pathlib import Path
 
 import pytest
@@ -104,17 +105,17 @@ def test_nmap_names_every_service_like_a_real_host(catalog):
     for ip in targets:
         lab.assert_in_test_subnet(ip)
     started = time.monotonic()
-    out = lab.attacker("nmap", "-sV", "-Pn", "-n", "-T4", "-p", ports, "-oG", "-", *targets, timeout=600).stdout
+    out = lab.attacker("nmap", "-sV", "-Pn", "-n", "-T4", "-p", ports, "-oX", "-", *targets, timeout=600).stdout
     print(f"\nnmap -sV of {len(targets)} deckies took {time.monotonic() - started:.0f} s")
     found = {}
-    for line in out.splitlines():
-        if "Ports:" not in line:
-            continue
-        ip = line.split()[1]
-        for entry in line.split("Ports: ")[1].split("\t")[0].split(", "):
-            port, state, _, _, name, _, version = entry.split("/")[:7]
-            if state == "open":
-                found[(ip, int(port))] = (name, version)
+    for host in ElementTree.fromstring(out).iter("host"):
+        ip = host.find("address").get("addr")
+        for port in host.iter("port"):
+            service = port.find("service")
+            if port.find("state").get("state") == "open" and service is not None:
+                version = " ".join(filter(None, (service.get(k) for k in ("product", "version", "extrainfo"))))
+                tunnel = "ssl/" if service.get("tunnel") == "ssl" else ""
+                found[(ip, int(port.get("portid")))] = (tunnel + service.get("name", ""), version)
     for (ip, port), (name, version) in sorted(found.items()):
         print(f"  {ip:12} {port:5} {name:16} {version}")
     for service, (decky, _) in EXPECTED.items():

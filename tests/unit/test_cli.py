@@ -76,7 +76,8 @@ def test_corrupt_state_is_reported_not_raised(tmp_path):
 
 
 def test_every_task_has_help():
-    for name in ("deploy", "status", "teardown", "validate", "base-image", "lan", "demo", "test"):
+    for name in ("deploy", "status", "logs", "teardown", "restore", "install-service", "validate", "base-image", "lan",
+                 "demo", "bench", "test"):
         result = subprocess.run([*INV, name, "--help"], capture_output=True, text=True, timeout=30)
         assert result.returncode == 0 and "Docstring:" in result.stdout, name
 
