@@ -25,15 +25,15 @@ def one_line_errors(body):
         try:
             return body(*args, **kwargs)
         except DecnetError as exc:
-            presenter.err_console.print(f"[red]error:[/red] {exc}", soft_wrap=True)
+            presenter.error(str(exc))
             raise Exit(code=1) from None
         except KeyboardInterrupt:
             raise Exit("interrupted (a partial deploy is removed by 'inv teardown')", code=130) from None
         except Exception as exc:  # the safety net: still one line, with the way to the details
             if os.environ.get("DECNET_DEBUG"):
                 raise
-            presenter.err_console.print(f"[red]error:[/red] unexpected {type(exc).__name__}: {exc}; "
-                                        "rerun with DECNET_DEBUG=1 for the traceback and report it", soft_wrap=True)
+            presenter.error(f"unexpected {type(exc).__name__}: {exc}; rerun with DECNET_DEBUG=1 for the traceback "
+                            "and report it")
             raise Exit(code=1) from None
     return wrapper
 

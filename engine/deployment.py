@@ -216,7 +216,7 @@ def teardown_all() -> list[str]:
             presenter.step("-", f"{label}: {result}")
         except DecnetError as exc:
             errors.append(f"{label}: {exc}")
-            presenter.info(f"[red]{label} failed:[/red] {exc}")
+            presenter.info(f"{label} failed: {exc}")
 
     if compose_file.exists():
         attempt("compose down", lambda: compose_cli.compose(project, compose_file, ["down", "--remove-orphans", "-t", "5"])

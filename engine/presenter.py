@@ -16,7 +16,7 @@ STATUS_STYLE = {"up": "green", "degraded": "yellow", "down": "red"}
 
 
 def step(number: int | str, text: str) -> None:
-    err_console.print(f"[bold]\\[{number}][/bold] {text}")
+    err_console.print(f"[bold]\\[{number}][/bold] {escape(text)}")
 
 
 def plain(text: str) -> None:
@@ -26,7 +26,12 @@ def plain(text: str) -> None:
 
 
 def info(text: str) -> None:
-    err_console.print(text)
+    """A line on stderr, printed as it is (text from Docker may hold '[...]')."""
+    err_console.print(text, markup=False)
+
+
+def error(text: str) -> None:
+    err_console.print(f"[red]error:[/red] {escape(text)}", soft_wrap=True)
 
 
 def status_table(report: dict) -> None:
@@ -38,9 +43,10 @@ def status_table(report: dict) -> None:
         table.add_column(column)
     for d in report["deckies"]:
         services = ", ".join(
-            f"{s['name']} [{'green' if s['state'] == 'running' else 'red'}]{s['state']}[/]" for s in d["services"])
+            f"{escape(s['name'])} [{'green' if s['state'] == 'running' else 'red'}]{escape(s['state'])}[/]"
+            for s in d["services"])
         style = STATUS_STYLE.get(d["status"], "white")
-        table.add_row(d["name"], d["ip"], d["hostname"], services, f"[{style}]{d['status']}[/]")
+        table.add_row(escape(d["name"]), escape(d["ip"]), escape(d["hostname"]), services, f"[{style}]{d['status']}[/]")
     console.print(table)
 
 

@@ -48,7 +48,7 @@ USERS = {"ssh": "root", "telnet": "admin", "ftp": "anonymous", "smtp": "postmast
          "imap": "bob", "mysql": "root", "postgres": "admin", "redis": "default", "mqtt": "admin",
          "smb": "administrator", "rdp": "administrator"}
 NMAP_NAMES = {21: "ftp", 22: "ssh", 23: "telnet", 25: "smtp", 80: "http", 110: "pop3", 139: "netbios-ssn",
-              143: "imap", 443: "http", 445: "microsoft-ds", 1883: "mqtt", 3306: "mysql", 3389: "ms-wbt-server",
+              143: "imap", 443: "ssl/http", 445: "microsoft-ds", 1883: "mosquitto", 3306: "mysql", 3389: "ms-wbt-server",
               5432: "postgresql", 6379: "redis"}
 SEEN: dict[str, str] = {}
 
