@@ -11,11 +11,7 @@ import sys
 import threading
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_logging import log_event  # noqa: E402
+from decnet_logging import log_event
 
 MAX_CONNECTIONS = 512
 MAX_LINE = 4096

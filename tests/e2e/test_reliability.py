@@ -74,7 +74,7 @@ def test_two_transient_compose_failures_in_a_row_still_end_in_a_working_fleet(re
 def test_permanent_failure_stops_at_the_first_attempt_naming_the_image_and_the_fix(rel, tmp_path):
     env = faulty_env(tmp_path, "compose build", "text:1:Error response from daemon: No such image: decnet-svc-ssh:latest")
     started = time.monotonic()
-    result = rel("deploy", "--config", rel.write({"a": A}), env=env, check=False)
+    result = rel("deploy", "--config", rel.write({"a": A}), "--no-cache", env=env, check=False)   # forces a build
     assert time.monotonic() - started < 20
     line = one_error_line(result)
     assert "No such image: decnet-svc-ssh:latest" in line and "inv base-image" in line
@@ -96,8 +96,9 @@ def test_a_deploy_failing_at_any_step_is_torn_down_completely(rel, tmp_path, ste
         env |= faulty_env(tmp_path, "compose up", "text:1:unexpected EOF", times=9)
     elif step == "crash":   # a service dies right after it started
         env |= faulty_env(tmp_path, "compose up", "kill-after:rel-a-http-1") | {"DECNET_READY_TIMEOUT": "15"}
-    try:
-        result = rel("deploy", "--config", rel.write({"a": A, "b": B}), env=env, check=False)
+    try:   # --no-cache: a build always runs, even when the images are up to date
+        result = rel("deploy", "--config", rel.write({"a": A, "b": B}), *(["--no-cache"] if step == "build" else []),
+                     env=env, check=False)
     finally:
         lab.sh("docker", "network", "rm", "rel-blocker", check=False)
     line = one_error_line(result)

@@ -9,16 +9,10 @@ disconnect.
 Setting: ``DECNET_FTP_BANNER`` (text after ``220 ``, default ``(vsFTPd 3.0.3)``).
 """
 
-import os
 import socket
-import sys
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, env, serve  # noqa: E402
+from decnet_tcp import Session, env, serve
 
 BANNER = env("DECNET_FTP_BANNER", "(vsFTPd 3.0.3)")
 PORT = int(env("DECNET_FTP_PORT", "21"))

@@ -23,18 +23,13 @@ import signal
 import socket
 import socketserver
 import ssl
-import sys
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-import decnet_tls  # noqa: E402
-from decnet_logging import log_event  # noqa: E402
+import decnet_tls
+from decnet_logging import log_event
 
 TLS = (os.environ.get("DECNET_HTTP_TLS") or "").strip().lower() in ("1", "true", "yes", "on")
 if TLS:

@@ -16,19 +16,13 @@ Settings: DECNET_MQTT_ANONYMOUS (default ``1``), DECNET_MQTT_VERSION (default ``
 """
 
 import hashlib
-import os
 import random
 import struct
-import sys
 import threading
 import time
 import uuid
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, env, serve  # noqa: E402
+from decnet_tcp import Session, env, serve
 
 PORT = int(env("DECNET_MQTT_PORT", "1883"))
 ANONYMOUS = env("DECNET_MQTT_ANONYMOUS", "1").strip().lower() not in ("0", "false", "no", "off")

@@ -13,16 +13,10 @@ attempt, severity notice), command (SSL requests, malformed handshakes), disconn
 Settings: DECNET_MYSQL_VERSION (default ``8.0.36-0ubuntu0.22.04.1``).
 """
 
-import os
 import random
 import struct
-import sys
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, clip, env, serve  # noqa: E402
+from decnet_tcp import Session, clip, env, serve
 
 VERSION = env("DECNET_MYSQL_VERSION", "8.0.36-0ubuntu0.22.04.1")
 PORT = int(env("DECNET_MYSQL_PORT", "3306"))

@@ -11,16 +11,10 @@ Setting: ``DECNET_POP3_BANNER``, the greeting after ``+OK `` (default
 
 import base64
 import binascii
-import os
 import socket
-import sys
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, env, serve  # noqa: E402
+from decnet_tcp import Session, env, serve
 
 BANNER = env("DECNET_POP3_BANNER", "Dovecot (Debian) ready.")
 PORT = int(env("DECNET_POP3_PORT", "110"))

@@ -15,15 +15,9 @@ disconnect.
 Settings: DECNET_POSTGRES_VERSION (default ``15.5``): picks the wording of protocol errors.
 """
 
-import os
 import struct
-import sys
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, serve, env  # noqa: E402
+from decnet_tcp import Session, serve, env
 
 VERSION = env("DECNET_POSTGRES_VERSION", "15.5")
 PORT = int(env("DECNET_POSTGRES_PORT", "5432"))

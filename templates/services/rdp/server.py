@@ -21,18 +21,13 @@ handshake).
 import os
 import ssl
 import struct
-import sys
 import threading
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-import decnet_ntlm as ntlm  # noqa: E402
-import decnet_tls  # noqa: E402
-from decnet_logging import log_event  # noqa: E402
-from decnet_tcp import Session, clip, env, serve  # noqa: E402
+import decnet_ntlm as ntlm
+import decnet_tls
+from decnet_logging import log_event
+from decnet_tcp import Session, clip, env, serve
 
 IDENTITY = ntlm.Identity.from_env("rdp")
 PORT = int(env("DECNET_RDP_PORT", "3389"))

@@ -20,15 +20,10 @@ import hashlib
 import os
 import random
 import socket
-import sys
 import threading
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, clip, env, serve  # noqa: E402
+from decnet_tcp import Session, clip, env, serve
 
 VERSION = env("DECNET_REDIS_VERSION", "7.0.15")
 OS_NAME = env("DECNET_REDIS_OS", "Linux 6.1.0-18-amd64 x86_64")

@@ -18,17 +18,12 @@ non-NTLM token), tree_connect, probe (anything that is not SMB), disconnect.
 
 import os
 import struct
-import sys
 import threading
 import uuid
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-import decnet_ntlm as ntlm  # noqa: E402
-from decnet_logging import log_event  # noqa: E402
-from decnet_tcp import DecoyServer, Session, clip, env, serve  # noqa: E402
+import decnet_ntlm as ntlm
+from decnet_logging import log_event
+from decnet_tcp import DecoyServer, Session, clip, env, serve
 
 IDENTITY = ntlm.Identity.from_env("smb")
 PORT = int(env("DECNET_SMB_PORT", "445"))

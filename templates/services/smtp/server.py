@@ -17,19 +17,13 @@ import binascii
 import email.header
 import email.parser
 import hashlib
-import os
 import random
 import socket
 import ssl
-import sys
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-import decnet_tls  # noqa: E402
-from decnet_tcp import Session, env, serve  # noqa: E402
+import decnet_tls
+from decnet_tcp import Session, env, serve
 
 HOSTNAME = env("DECNET_HOSTNAME", env("DECNET_DECKY", socket.gethostname()))
 BANNER = env("DECNET_SMTP_BANNER", "ESMTP Postfix (Debian/GNU)")

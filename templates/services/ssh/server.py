@@ -13,22 +13,17 @@ import logging
 import os
 import signal
 import socket
-import sys
 import threading
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_logging import log_event  # noqa: E402
+from decnet_logging import log_event
 
 # paramiko logs every malformed handshake with a traceback: keep stdout/stderr to our events
 logging.getLogger("paramiko").addHandler(logging.NullHandler())
 logging.getLogger("paramiko").setLevel(logging.CRITICAL + 10)
 logging.getLogger("paramiko").propagate = False
 
-import paramiko  # noqa: E402
+import paramiko
 
 VERSION = os.environ.get("DECNET_SSH_VERSION") or "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3"
 if not VERSION.startswith("SSH-2.0-"):

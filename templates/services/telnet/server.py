@@ -14,16 +14,10 @@ Setting: ``DECNET_TELNET_BANNER``, the /etc/issue.net text shown before the prom
 """
 
 import datetime
-import os
 import socket
-import sys
 import time
 
-for _p in ("/opt/decnet", os.path.dirname(os.path.abspath(__file__))):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
-
-from decnet_tcp import Session, env, serve  # noqa: E402
+from decnet_tcp import Session, env, serve
 
 HOSTNAME = env("DECNET_HOSTNAME", env("DECNET_DECKY", socket.gethostname()))
 BANNER = env("DECNET_TELNET_BANNER", "Debian GNU/Linux 12")
