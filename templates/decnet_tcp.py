@@ -3,6 +3,8 @@ decnet_logging.py): a threaded server with a connection cap, connect/disconnect 
 a bounded line reader, and a clean exit on SIGTERM. Standard library only.
 
 A service subclasses `Session`, implements `run()`, and calls `serve(MySession, port)`."""
+import base64
+import binascii
 import os
 import signal
 import socket
@@ -22,6 +24,29 @@ def clip(value, limit=MAX_LOGGED):
     """Bound what one log field may hold."""
     value = value if isinstance(value, str) else str(value)
     return value if len(value) <= limit else value[:limit] + "..."
+
+
+def text(data):
+    """Bytes from the wire as text; undecodable bytes stay visible as escapes."""
+    return data.decode("utf-8", "backslashreplace")
+
+
+def sasl_base64(response):
+    """The bytes of a base64 SASL response ('=' is the empty one); None when it is not base64."""
+    response = response.strip()
+    if response == "=":
+        return b""
+    try:
+        return base64.b64decode(response, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def sasl_plain(response):
+    """(authzid, username, password) of an AUTH PLAIN response, or None when it is malformed."""
+    decoded = sasl_base64(response)
+    parts = decoded.split(b"\x00") if decoded is not None else []
+    return tuple(text(p) for p in parts) if len(parts) == 3 else None
 
 
 def env(name, default):

@@ -10,12 +10,10 @@ Setting: ``DECNET_IMAP_BANNER``, the greeting text after the capability code (de
 ``Dovecot (Debian) ready.``).
 """
 
-import base64
-import binascii
 import socket
 import time
 
-from decnet_tcp import Session, env, serve
+from decnet_tcp import Session, env, sasl_plain, serve, text
 
 BANNER = env("DECNET_IMAP_BANNER", "Dovecot (Debian) ready.")
 PORT = int(env("DECNET_IMAP_PORT", "143"))
@@ -38,10 +36,6 @@ class ParseError(Exception):
     def __init__(self, message, fatal=False):
         super().__init__(message)
         self.fatal = fatal
-
-
-def _text(data):
-    return data.decode("utf-8", "backslashreplace")
 
 
 def _astring(arg):
@@ -130,7 +124,7 @@ class IMAPSession(Session):
                     else:
                         value.append(c)
                         pos += 1
-                current.append(("string", _text(bytes(value))))
+                current.append(("string", text(bytes(value))))
             elif char == b"{":
                 end = data.find(b"}", pos)
                 spec = data[pos + 1:end] if end > 0 else b""
@@ -147,7 +141,7 @@ class IMAPSession(Session):
                 literal = self.recv_exact(size) if size else b""
                 if literal is None:
                     return None
-                current.append(("string", _text(literal)))
+                current.append(("string", text(literal)))
                 rest = self.next_line()
                 if rest is None:
                     return None
@@ -159,20 +153,20 @@ class IMAPSession(Session):
                 end = pos
                 while end < len(data) and data[end:end + 1] not in (b" ", b"(", b")"):
                     end += 1
-                word = _text(data[pos:end])
+                word = text(data[pos:end])
                 current.append(("nil",) if word.upper() == "NIL" else ("atom", word))
                 pos = end
 
     def handle_command(self, line):
         """Answer one command (line plus any literals); False ends the session."""
         if len(line) > MAX_IMAP_LINE:
-            self.log("command", command="(overlong)", arg=_text(line[:128]))
+            self.log("command", command="(overlong)", arg=text(line[:128]))
             self.send_line("* BYE Too long argument.")
             self.reason = "line_too_long"
             return False
         tag, _, rest = line.partition(b" ")
         name, _, rest = rest.partition(b" ")
-        tag, name = _text(tag), _text(name)
+        tag, name = text(tag), text(name)
         if len(tag) > TAG_MAX_LEN or any(c in BAD_TAG_CHARS or ord(c) < 32 for c in tag):
             tag = ""   # like Dovecot, never echo an invalid tag (HTTP requests...)
         self.tag = tag or "*"
@@ -272,19 +266,15 @@ class IMAPSession(Session):
             if raw is None:
                 self.reason = "client_closed"
                 return False
-            response = _text(raw)
+            response = text(raw)
             if response == "*":
                 self.tagged("BAD Authentication aborted by client.")
                 return
-        try:
-            decoded = b"" if response == "=" else base64.b64decode(response, validate=True)
-        except (binascii.Error, ValueError):
-            decoded = None
-        parts = decoded.split(b"\x00") if decoded is not None else []
-        if len(parts) != 3:
+        plain = sasl_plain(response)
+        if plain is None:
             self.fail(mechanism="PLAIN", username="", password="", raw=response)
             return
-        authzid, username, password = (_text(p) for p in parts)
+        authzid, username, password = plain
         extra = {"authzid": authzid} if authzid else {}
         self.fail(mechanism="PLAIN", username=username, password=password, **extra)
 

@@ -9,12 +9,10 @@ Setting: ``DECNET_POP3_BANNER``, the greeting after ``+OK `` (default
 ``Dovecot (Debian) ready.``).
 """
 
-import base64
-import binascii
 import socket
 import time
 
-from decnet_tcp import Session, env, serve
+from decnet_tcp import Session, env, sasl_plain, serve, text
 
 BANNER = env("DECNET_POP3_BANNER", "Dovecot (Debian) ready.")
 PORT = int(env("DECNET_POP3_PORT", "110"))
@@ -28,10 +26,6 @@ MECHANISMS = ["PLAIN"]     # auth_mechanisms = plain
 CAPABILITIES = ["CAPA", "TOP", "UIDL", "RESP-CODES", "PIPELINING", "AUTH-RESP-CODE", "USER",
                 "SASL " + " ".join(MECHANISMS)]
 AUTH_FAILED = "-ERR [AUTH] Authentication failed."
-
-
-def _text(data):
-    return data.decode("utf-8", "backslashreplace")
 
 
 class POP3Session(Session):
@@ -49,11 +43,11 @@ class POP3Session(Session):
                 if raw is None:
                     return
                 if len(raw) >= MAX_INPUT_LINE - 1:
-                    self.log("command", command="(overlong)", arg=_text(raw[:128]))
+                    self.log("command", command="(overlong)", arg=text(raw[:128]))
                     self.send_line("-ERR Input buffer full, aborting")
                     self.reason = "input_buffer_full"
                     return
-                if not self.dispatch(_text(raw)):
+                if not self.dispatch(text(raw)):
                     return
         except socket.timeout:
             self.reason = "idle_timeout"
@@ -129,19 +123,15 @@ class POP3Session(Session):
             raw = self.next_line()
             if raw is None:
                 return False
-            response = _text(raw)
+            response = text(raw)
             if response == "*":
                 self.send_line("-ERR Authentication aborted by client.")
                 return
-        try:
-            decoded = b"" if response == "=" else base64.b64decode(response, validate=True)
-        except (binascii.Error, ValueError):
-            decoded = None
-        parts = decoded.split(b"\x00") if decoded is not None else []
-        if len(parts) != 3:
+        plain = sasl_plain(response)
+        if plain is None:
             self.fail(mechanism="PLAIN", username="", password="", raw=response)
             return
-        authzid, username, password = (_text(p) for p in parts)
+        authzid, username, password = plain
         extra = {"authzid": authzid} if authzid else {}
         self.fail(mechanism="PLAIN", username=username, password=password, **extra)
 

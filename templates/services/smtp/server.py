@@ -12,8 +12,6 @@ Setting: ``DECNET_SMTP_BANNER``, the greeting text after the hostname (default
 ``ESMTP Postfix (Debian/GNU)``).
 """
 
-import base64
-import binascii
 import email.header
 import email.parser
 import hashlib
@@ -23,7 +21,7 @@ import ssl
 import time
 
 import decnet_tls
-from decnet_tcp import Session, env, serve
+from decnet_tcp import Session, env, sasl_base64, sasl_plain, serve, text
 
 HOSTNAME = env("DECNET_HOSTNAME", env("DECNET_DECKY", socket.gethostname()))
 BANNER = env("DECNET_SMTP_BANNER", "ESMTP Postfix (Debian/GNU)")
@@ -65,21 +63,6 @@ TLS_CONTEXT = None
 
 def _queue_id():
     return "%X" % random.randint(0x1000000000, 0xFFFFFFFFFF)
-
-
-def _b64decode(text):
-    """Strict base64 of an SASL response; None when it is not base64."""
-    text = text.strip()
-    if text == "=":
-        return b""
-    try:
-        return base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
-def _text(data):
-    return data.decode("utf-8", "backslashreplace")
 
 
 def _parse_path(arg, keyword):
@@ -131,7 +114,7 @@ class SMTPSession(Session):
                     self.reason = "too_many_errors"
                     return
                 raw = self.read_line(LINE_LIMIT)
-                if raw is None or not self.dispatch(_text(raw)):
+                if raw is None or not self.dispatch(text(raw)):
                     return
         except socket.timeout:
             self.reason = "idle_timeout"
@@ -251,13 +234,13 @@ class SMTPSession(Session):
         else:
             self.reply("535 5.7.8 Error: authentication failed: no mechanism available")
 
-    def challenge(self, text):
+    def challenge(self, prompt):
         """Send a 334 challenge; the client's answer, or None if it gave up ('*')."""
-        self.send_line("334 " + text)
+        self.send_line("334 " + prompt)
         answer = self.read_line(LINE_LIMIT)
         if answer is None:
             raise ConnectionError("client closed during AUTH")
-        answer = _text(answer).strip()
+        answer = text(answer).strip()
         if answer == "*":
             self.reply("501 5.7.0 Authentication aborted")
             return None
@@ -267,14 +250,13 @@ class SMTPSession(Session):
         response = initial if initial else self.challenge("")
         if response is None:
             return
-        decoded = _b64decode(response)
-        parts = decoded.split(b"\x00") if decoded is not None else []
-        if len(parts) != 3:
+        plain = sasl_plain(response)
+        if plain is None:
             self.log("auth", severity="notice", mechanism="PLAIN", username="", password="",
                      raw=response, tls="yes" if self.tls else "no")
             self.reply("535 5.7.8 Error: authentication failed: bad protocol / cancel")
             return
-        authzid, username, password = (_text(p) for p in parts)
+        authzid, username, password = plain
         fields = {"authzid": authzid} if authzid else {}
         self.log("auth", severity="notice", mechanism="PLAIN", username=username, password=password,
                  tls="yes" if self.tls else "no", **fields)
@@ -287,14 +269,14 @@ class SMTPSession(Session):
         pass64 = self.challenge("UGFzc3dvcmQ6")                           # "Password:"
         if pass64 is None:
             return
-        username, password = _b64decode(user64), _b64decode(pass64)
+        username, password = sasl_base64(user64), sasl_base64(pass64)
         if username is None or password is None:
             self.log("auth", severity="notice", mechanism="LOGIN", username=user64, password=pass64,
                      raw="undecodable", tls="yes" if self.tls else "no")
             self.reply("535 5.7.8 Error: authentication failed: bad protocol / cancel")
             return
-        self.log("auth", severity="notice", mechanism="LOGIN", username=_text(username),
-                 password=_text(password), tls="yes" if self.tls else "no")
+        self.log("auth", severity="notice", mechanism="LOGIN", username=text(username),
+                 password=text(password), tls="yes" if self.tls else "no")
         self.fail_auth()
 
     def fail_auth(self):
