@@ -9,6 +9,7 @@ import argparse
 import json
 import os
 import platform
+import shutil
 import socket
 import statistics
 import subprocess
@@ -240,6 +241,7 @@ def main() -> None:
     finally:
         run([*INV, "teardown"], check=False)
         run(["bash", str(REPO / "scripts" / "test-lan.sh"), "down"], check=False)
+        shutil.rmtree(STATE, ignore_errors=True)
     text = report(results, args)
     print(text)
     if args.write:
