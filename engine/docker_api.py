@@ -2,12 +2,26 @@
 from dataclasses import dataclass
 from functools import cache
 
-import docker
-from docker.errors import APIError, DockerException, NotFound
-from docker.types import IPAMConfig, IPAMPool
+import importlib.util
+import sys
 
 from generators import names
 from generators.errors import DecnetError
+
+
+def _lazy(name: str):
+    """A module that loads on first use: a dry run never pays for the Docker SDK."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.find_spec(name)
+    spec.loader = importlib.util.LazyLoader(spec.loader)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+docker = _lazy("docker")
 
 
 class DockerError(DecnetError):
@@ -15,12 +29,12 @@ class DockerError(DecnetError):
 
 
 @cache
-def client() -> docker.DockerClient:
+def client() -> "docker.DockerClient":
     try:
         c = docker.from_env(timeout=30)
         c.ping()
         return c
-    except DockerException:
+    except docker.errors.DockerException:
         raise DockerError("the Docker daemon does not answer; start it (scripts/dockerd-up.sh) and try again") from None
 
 
@@ -46,7 +60,7 @@ def containers(deployment: str, decky: str | None = None) -> list[ContainerInfo]
     extra = {names.LABEL_DECKY: decky} if decky else {}
     try:
         found = client().containers.list(all=True, sparse=True, filters=_deployment_filter(deployment, **extra))
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot list containers: {exc}; check that dockerd runs") from None
     out = []
     for c in found:
@@ -66,9 +80,9 @@ def remove_containers(items: list[ContainerInfo]) -> list[str]:
         try:
             client().api.remove_container(info.id, force=True)
             removed.append(info.name)
-        except NotFound:
+        except docker.errors.NotFound:
             pass
-        except DockerException as exc:
+        except docker.errors.DockerException as exc:
             raise DockerError(f"cannot remove container {info.name}: {exc}") from None
     return removed
 
@@ -81,7 +95,7 @@ def deployments() -> set[str]:
             found.add((c.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT))
         for n in client().networks.list(filters={"label": names.LABEL_MANAGED + "=true"}):
             found.add((n.attrs.get("Labels") or {}).get(names.LABEL_DEPLOYMENT))
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot list deployments: {exc}; check that dockerd runs") from None
     found.discard(None)
     return found
@@ -141,13 +155,13 @@ def ensure_network(name: str, deployment: str, driver: str, parent: str, subnet:
             return "absent"
         client().networks.create(
             name, driver=driver, options=wanted["options"],
-            ipam=IPAMConfig(pool_configs=[IPAMPool(subnet=subnet, gateway=gateway)]),
+            ipam=docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)]),
             labels={names.LABEL_DEPLOYMENT: deployment, names.LABEL_MANAGED: "true"}, check_duplicate=True)
         return "created"
-    except APIError as exc:
+    except docker.errors.APIError as exc:
         raise DockerError(f"cannot create Docker network {name}: {exc.explanation or exc}; "
                           "another Docker network may use this subnet or parent ('docker network ls')") from None
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot create Docker network {name}: {exc}; check that dockerd runs") from None
 
 
@@ -161,11 +175,11 @@ def remove_network(name: str, deployment: str) -> bool:
             raise DockerError(f"Docker network {name} is not ours (no {names.LABEL_DEPLOYMENT}={deployment} label); left in place")
         net.remove()
         return True
-    except NotFound:
+    except docker.errors.NotFound:
         return False
-    except APIError as exc:
+    except docker.errors.APIError as exc:
         raise DockerError(f"cannot remove Docker network {name}: {exc.explanation or exc}") from None
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot remove Docker network {name}: {exc}; check that dockerd runs") from None
 
 
@@ -173,9 +187,9 @@ def image_exists(tag: str) -> bool:
     try:
         client().images.get(tag)
         return True
-    except NotFound:
+    except docker.errors.NotFound:
         return False
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot inspect image {tag}: {exc}; check that dockerd runs") from None
 
 
@@ -183,7 +197,7 @@ def base_pids(deployment: str) -> dict[str, int]:
     """decky -> PID of its running base container (the owner of its network namespace)."""
     try:
         found = client().containers.list(filters=_deployment_filter(deployment, **{names.LABEL_ROLE: "base"}))
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot list containers: {exc}; check that dockerd runs") from None
     return {c.labels.get(names.LABEL_DECKY): c.attrs["State"]["Pid"] for c in found if c.attrs["State"].get("Pid")}
 
@@ -192,7 +206,7 @@ def image_labels(tags: list[str], label: str) -> dict[str, str]:
     """tag -> value of `label` on that local image, for the tags that exist (one API call)."""
     try:
         images = client().images.list(filters={"label": label})
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot list images: {exc}; check that dockerd runs") from None
     found = {}
     for image in images:
@@ -206,9 +220,9 @@ def container_logs(container_id: str, since=None) -> str:
     """What a container wrote to stdout (its events), optionally since a datetime."""
     try:
         raw = client().api.logs(container_id, stdout=True, stderr=False, since=since)
-    except NotFound:
+    except docker.errors.NotFound:
         return ""
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot read logs of {container_id[:12]}: {exc}; check that dockerd runs") from None
     return raw.decode("utf-8", "replace")
 
@@ -223,7 +237,7 @@ def follow_logs(container_id: str, since):
             *lines, pending = pending.split(b"\n")
             for line in lines:
                 yield line.decode("utf-8", "replace")
-    except DockerException:
+    except docker.errors.DockerException:
         return
 
 
@@ -242,5 +256,5 @@ def revive_dependants(deployment: str) -> list[str]:
                 c.restart(timeout=2)
                 revived.append(c.name)
         return revived
-    except DockerException as exc:
+    except docker.errors.DockerException as exc:
         raise DockerError(f"cannot restart service containers: {exc}; check that dockerd runs") from None

@@ -52,7 +52,7 @@ def render_compose(config: Config) -> dict:
         "services": services,
         "networks": {NETWORK_KEY: {"name": names.network_name(config.name), "external": True}},
     }
-    validate(document, "compose", DecnetError, "generated compose file (a bug in decnet)")
+    validate(document, "compose", DecnetError, "generated compose file (a bug in decnet)", big="services")
     return document
 
 

@@ -197,12 +197,13 @@ cmd_up() {
     [ -n "$HOST_IP" ] || usage_error "--host-ip is required"
     valid_ipv4 "$HOST_IP" || usage_error "invalid --host-ip '$(printable "$HOST_IP")' (expected a dotted IPv4 address)"
     check_owner
-    local a seen=" " want=()
+    local a want=()
+    local -A seen=()
     for a in "${ADDRS[@]}"; do
         valid_ipv4 "$a" || usage_error "invalid address '$(printable "$a")' (expected a dotted IPv4 address)"
         [ "$a" != "$HOST_IP" ] || usage_error "address $a is the shim's own --host-ip"
-        [[ $seen == *" $a "* ]] && continue
-        seen+="$a "
+        [ -z "${seen[$a]+x}" ] || continue
+        seen[$a]=1
         want+=("$a")
     done
 

@@ -97,3 +97,25 @@ def test_schema_rejects_a_service_that_could_pull(make_config):
         assert "services.web.pull_policy" in str(exc)
     else:
         raise AssertionError("schema accepted pull_policy: missing")
+
+
+def test_large_documents_are_checked_in_two_halves_with_the_same_verdict(make_config, monkeypatch):
+    from generators import schemas
+    monkeypatch.setattr(schemas, "PARALLEL_FROM", 2)
+    doc = render_compose(fleet(make_config))
+    validate(doc, "compose", DecnetError, "c", big="services")          # valid: no error
+    for broken in ("web", "web-http"):                                   # a fault in either half
+        bad = {**doc, "services": {**doc["services"], broken: {**doc["services"][broken], "pull_policy": "always"}}}
+        try:
+            validate(bad, "compose", DecnetError, "c", big="services")
+        except DecnetError as exc:
+            assert str(exc).startswith(f"c: services.{broken}.pull_policy: "), str(exc)
+        else:
+            raise AssertionError("a broken service passed")
+    bad_name = {**doc, "services": {**doc["services"], "Bad Name": doc["services"]["web"]}}
+    try:
+        validate(bad_name, "compose", DecnetError, "c", big="services")
+    except DecnetError as exc:
+        assert "'Bad Name'" in str(exc)
+    else:
+        raise AssertionError("a bad service name passed")
