@@ -15,7 +15,7 @@ if [ "$(id -u)" -ne 0 ]; then
     exit 1
 fi
 
-APT_PACKAGES=(docker.io debootstrap bats iproute2 python3 python3-venv ca-certificates
+APT_PACKAGES=(docker.io debootstrap bats iproute2 procps systemd python3 python3-venv ca-certificates
               netcat-openbsd curl openssh-client iputils-ping sshpass openssl nmap
               redis-tools default-mysql-client postgresql-client mosquitto-clients smbclient rsyslog)
 missing=()
