@@ -11,7 +11,7 @@ from pathlib import Path
 from invoke import Collection, Exit, task
 
 from engine import deployment as steps
-from engine import hostnet, paths, presenter
+from engine import helper_sync, hostnet, paths, presenter, statefile
 from engine import logs as fleet_logs
 from engine.lock import state_lock
 from generators.documents import render_all
@@ -69,16 +69,16 @@ def _dry_run(cfg):
 def _deploy(cfg, no_cache, allow_taken):
     """The engine's sequence, under the state directory's lock."""
     docs = render_all(cfg, paths.state_dir())
-    steps.check_against_live(docs, steps.statefile.load())
+    steps.check_against_live(docs, statefile.load())
     steps.preflight(docs, allow_taken)
     presenter.plain(docs.plan)
 
-    steps.statefile.save(docs.state)  # the baseline first: whatever fails below can be torn down
+    statefile.save(docs.state)  # the baseline first: whatever fails below can be torn down
     presenter.step(5, f"state saved to {paths.state_file()}")
     presenter.step(1, f"network {docs.state['network']['name']}: {steps.ensure_network(docs)}")
     hostnet.shim_up(docs.state)
     presenter.step(2, f"host shim {docs.state['host']['shim']} up with {len(docs.state['host']['routes'])} routes")
-    changed = steps.helper_sync.sync_build_contexts(docs.service_kinds, docs.build_root)
+    changed = helper_sync.sync_build_contexts(docs.service_kinds, docs.build_root)
     presenter.step(3, f"logging helper synced into {len(docs.service_kinds)} build contexts ({len(changed)} files changed)")
     presenter.step(4, f"compose file written to {steps.write_compose(docs)}")
     stale = steps.build_images(docs, no_cache)

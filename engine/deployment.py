@@ -87,6 +87,7 @@ def check_addresses_free(docs: Documents) -> None:
         raise PreflightError(f"address {first} already answers on {docs.config.network.interface} "
                              f"(MAC {taken[first]}){others}; pick free addresses, or deploy with --allow-taken")
 
+
 def check_against_live(docs: Documents, previous: dict | None) -> None:
     """One state directory holds one deployment; its network cannot change while it lives."""
     if previous is None:
