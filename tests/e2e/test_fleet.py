@@ -157,8 +157,9 @@ def test_changing_the_network_of_a_live_deployment_is_refused(fleet, tmp_path):
 def test_deploying_again_recreates_nothing(fleet):
     cli, config, _ = fleet
     before = lab.container_ids("e2e")
-    cli("deploy", "--config", str(config))
+    result = cli("deploy", "--config", str(config))
     assert lab.container_ids("e2e") == before
+    assert "images: 0 built (all up to date)" in result.stderr   # unchanged contexts are not rebuilt
 
 
 def test_teardown_of_one_decky_removes_all_of_it(fleet):
