@@ -49,6 +49,16 @@ def sasl_plain(response):
     return tuple(text(p) for p in parts) if len(parts) == 3 else None
 
 
+def plain_auth_fields(response):
+    """The fields of the auth event an AUTH PLAIN response makes (the raw response when malformed)."""
+    plain = sasl_plain(response)
+    if plain is None:
+        return {"mechanism": "PLAIN", "username": "", "password": "", "raw": response}
+    authzid, username, password = plain
+    return {"mechanism": "PLAIN", "username": username, "password": password,
+            **({"authzid": authzid} if authzid else {})}
+
+
 def env(name, default):
     """A persona setting from the environment (DECNET_<SERVICE>_<KEY>), or its default."""
     return os.environ.get(name) or default
@@ -100,6 +110,7 @@ class Session(socketserver.BaseRequestHandler):
         while len(self.buffer) < n:
             chunk = self.request.recv(max(4096, n - len(self.buffer)))
             if not chunk:
+                self.reason = "client_closed"
                 return None
             self.buffer += chunk
         data, self.buffer = self.buffer[:n], self.buffer[n:]

@@ -13,7 +13,7 @@ Setting: ``DECNET_IMAP_BANNER``, the greeting text after the capability code (de
 import socket
 import time
 
-from decnet_tcp import Session, env, sasl_plain, serve, text
+from decnet_tcp import Session, env, plain_auth_fields, serve, text
 
 BANNER = env("DECNET_IMAP_BANNER", "Dovecot (Debian) ready.")
 PORT = int(env("DECNET_IMAP_PORT", "143"))
@@ -270,13 +270,7 @@ class IMAPSession(Session):
             if response == "*":
                 self.tagged("BAD Authentication aborted by client.")
                 return
-        plain = sasl_plain(response)
-        if plain is None:
-            self.fail(mechanism="PLAIN", username="", password="", raw=response)
-            return
-        authzid, username, password = plain
-        extra = {"authzid": authzid} if authzid else {}
-        self.fail(mechanism="PLAIN", username=username, password=password, **extra)
+        self.fail(**plain_auth_fields(response))
 
 
 if __name__ == "__main__":

@@ -275,7 +275,6 @@ class MQTTSession(Session):
         """(type, flags, body) or None at EOF. Oversized bodies are consumed, not kept."""
         first = self.recv_exact(1)
         if first is None:
-            self.reason = "client_closed"
             return None
         if expect_connect and first[0] != 0x10:
             # like mosquitto: anything but CONNECT as the first byte ends the connection
@@ -287,7 +286,6 @@ class MQTTSession(Session):
         for i in range(4):
             b = self.recv_exact(1)
             if b is None:
-                self.reason = "client_closed"
                 return None
             length |= (b[0] & 0x7F) << shift
             shift += 7

@@ -12,7 +12,7 @@ Setting: ``DECNET_POP3_BANNER``, the greeting after ``+OK `` (default
 import socket
 import time
 
-from decnet_tcp import Session, env, sasl_plain, serve, text
+from decnet_tcp import Session, env, plain_auth_fields, serve, text
 
 BANNER = env("DECNET_POP3_BANNER", "Dovecot (Debian) ready.")
 PORT = int(env("DECNET_POP3_PORT", "110"))
@@ -127,13 +127,7 @@ class POP3Session(Session):
             if response == "*":
                 self.send_line("-ERR Authentication aborted by client.")
                 return
-        plain = sasl_plain(response)
-        if plain is None:
-            self.fail(mechanism="PLAIN", username="", password="", raw=response)
-            return
-        authzid, username, password = plain
-        extra = {"authzid": authzid} if authzid else {}
-        self.fail(mechanism="PLAIN", username=username, password=password, **extra)
+        self.fail(**plain_auth_fields(response))
 
     def cmd_STLS(self, args):
         self.send_line("-ERR TLS support isn't enabled.")

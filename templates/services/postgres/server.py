@@ -78,7 +78,6 @@ class PostgresSession(Session):
                 return
             body = self.recv_exact(length - 4)
             if body is None:
-                self.reason = "client_closed"
                 return
             proto = struct.unpack_from("!I", body, 0)[0]
 
@@ -165,7 +164,6 @@ class PostgresSession(Session):
             return
         head = self.recv_exact(4)
         if head is None:
-            self.reason = "client_closed"
             return
         length = struct.unpack("!I", head)[0]
         if kind != b"p":

@@ -172,7 +172,6 @@ class RDPSession(Session):
     def read_tpkt(self):
         head = self.recv_exact(4)
         if head is None:
-            self.reason = "client_closed"
             return None
         length = struct.unpack_from(">H", head, 2)[0]
         if head[0] != 3 or not 7 <= length <= MAX_TPKT:
@@ -180,8 +179,6 @@ class RDPSession(Session):
             self.reason = "protocol_error"
             return None
         body = self.recv_exact(length - 4)
-        if body is None:
-            self.reason = "client_closed"
         return body
 
     def run(self):
@@ -256,7 +253,6 @@ class RDPSession(Session):
     def read_der(self):
         head = self.recv_exact(2)
         if head is None:
-            self.reason = "client_closed"
             return None
         extra = b""
         length = head[1]
@@ -267,7 +263,6 @@ class RDPSession(Session):
                 return None
             extra = self.recv_exact(count)
             if extra is None:
-                self.reason = "client_closed"
                 return None
             length = int.from_bytes(extra, "big")
         if head[0] != 0x30 or length > MAX_TS_REQUEST:
@@ -276,7 +271,6 @@ class RDPSession(Session):
             return None
         body = self.recv_exact(length)
         if body is None:
-            self.reason = "client_closed"
             return None
         return head + extra + body
 

@@ -655,7 +655,6 @@ class RedisSession(Session):
             if size <= room:
                 data = self.recv_exact(size + 2)
                 if data is None:
-                    self.reason = "client_closed"
                     return None
                 data = data[:-2]
             else:

@@ -152,7 +152,6 @@ class SMBSession(Session):
         for _ in range(8):
             head = self.recv_exact(4)
             if head is None:
-                self.reason = "client_closed"
                 return False
             kind, length = head[0], ((head[1] & 1) << 16) | int.from_bytes(head[2:4], "big")
             if kind == 0x85:        # keep-alive
@@ -165,7 +164,6 @@ class SMBSession(Session):
                 return False
             body = self.recv_exact(length)
             if body is None:
-                self.reason = "client_closed"
                 return False
             called, pos = _netbios_name(body, 0)
             calling, _ = _netbios_name(body, pos)
@@ -179,7 +177,6 @@ class SMBSession(Session):
         while True:
             head = self.recv_exact(4)
             if head is None:
-                self.reason = "client_closed"
                 return None
             kind, length = head[0], int.from_bytes(head[1:], "big")
             if self.netbios:
@@ -198,8 +195,6 @@ class SMBSession(Session):
             if length == 0:
                 continue
             data = self.recv_exact(length)
-            if data is None:
-                self.reason = "client_closed"
             return data
 
     def _probe(self, data):

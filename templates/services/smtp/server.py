@@ -21,7 +21,7 @@ import ssl
 import time
 
 import decnet_tls
-from decnet_tcp import Session, env, sasl_base64, sasl_plain, serve, text
+from decnet_tcp import Session, env, plain_auth_fields, sasl_base64, serve, text
 
 HOSTNAME = env("DECNET_HOSTNAME", env("DECNET_DECKY", socket.gethostname()))
 BANNER = env("DECNET_SMTP_BANNER", "ESMTP Postfix (Debian/GNU)")
@@ -250,16 +250,11 @@ class SMTPSession(Session):
         response = initial if initial else self.challenge("")
         if response is None:
             return
-        plain = sasl_plain(response)
-        if plain is None:
-            self.log("auth", severity="notice", mechanism="PLAIN", username="", password="",
-                     raw=response, tls="yes" if self.tls else "no")
+        fields = plain_auth_fields(response)
+        self.log("auth", severity="notice", **fields, tls="yes" if self.tls else "no")
+        if "raw" in fields:
             self.reply("535 5.7.8 Error: authentication failed: bad protocol / cancel")
             return
-        authzid, username, password = plain
-        fields = {"authzid": authzid} if authzid else {}
-        self.log("auth", severity="notice", mechanism="PLAIN", username=username, password=password,
-                 tls="yes" if self.tls else "no", **fields)
         self.fail_auth()
 
     def auth_login(self, initial):
